@@ -1,2 +1,28 @@
-const x: number = 1;
-console.log('hello', x, process.version);
+/** The irecist-adapter command line (contract section 3). */
+import { runAssess } from './assess.ts';
+
+const USAGE = `Usage: irecist-adapter <command>
+  assess FILE                      assess a Bundle of one patient; the transaction Bundle on stdout
+  serve                            run the service (npm start)
+  subscribe                        create or update the adapter's Subscriptions on the FHIR server
+  backfill --input DIR --output DIR  assess a Bulk Data export (NDJSON)
+  replay                           re-queue dead-lettered jobs
+`;
+
+const io = {
+  stdout: (t: string) => process.stdout.write(t),
+  stderr: (t: string) => process.stderr.write(t),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'assess':
+      return runAssess(args, io);
+    default:
+      io.stderr(USAGE);
+      return command === undefined || command === '--help' ? 0 : 2;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,58 @@
+/**
+ * `irecist-adapter assess FILE`: the transaction Bundle on stdout, a readable timeline on stderr
+ * (contract section 3). Bad input: exit 2, an OperationOutcome on stdout, a one-line reason on stderr.
+ */
+import { readFile } from 'node:fs/promises';
+import { badRequest, OperationOutcomeError, toOperationOutcomeError } from '../fhir/outcomes.ts';
+import { parseJson } from '../mapping/read-bundle.ts';
+import { timelineTable } from '../mapping/timeline-table.ts';
+import { assessBundle } from '../pipeline/assess-resources.ts';
+
+/** Largest file `assess` reads (a Bundle of one patient's history is far smaller). */
+export const MAX_FILE_BYTES = 256 * 1024 * 1024;
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+async function readInput(file: string | undefined): Promise<string> {
+  if (!file) throw badRequest('Usage: irecist-adapter assess FILE (a FHIR Bundle of one patient)');
+  let buffer: Buffer;
+  try {
+    buffer = await readFile(file);
+  } catch {
+    throw new OperationOutcomeError(
+      {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'not-found', details: { text: 'Input file cannot be read' } }],
+      },
+      404,
+    );
+  }
+  if (buffer.length > MAX_FILE_BYTES) throw badRequest('Input file is larger than 256 MiB');
+  return buffer.toString('utf8');
+}
+
+export async function runAssess(args: string[], io: CliIo): Promise<number> {
+  try {
+    const text = await readInput(args[0]);
+    const result = assessBundle(parseJson(text));
+    io.stdout(`${JSON.stringify(result.transaction, null, 2)}\n`);
+    const a = result.assessment;
+    const header = `Patient/${a.patientId} (${a.profile.species})${a.treatmentStart ? `, immunotherapy from ${a.treatmentStart}` : ''}`;
+    const issues = a.issues.length + a.timepoints.reduce((n, t) => n + t.issues.length, 0);
+    io.stderr(
+      `${header}\n${timelineTable(a)}\n${issues > 0 ? `${issues} data-quality note(s); see the report conclusions.\n` : ''}${result.notes.map((n) => `${n}\n`).join('')}`,
+    );
+    return 0;
+  } catch (err) {
+    const e = toOperationOutcomeError(err);
+    io.stdout(`${JSON.stringify(e.outcome, null, 2)}\n`);
+    const issue = e.outcome.issue?.[0];
+    io.stderr(
+      `error: ${issue?.details?.text ?? e.message}${issue?.expression ? ` (at ${issue.expression.join(', ')})` : ''}\n`,
+    );
+    return 2;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Supporting evidence that never changes a response code (rules.md, "Patient status and evidence"):
+ * ctDNA (Lee et al., JAMA Oncol 2018), clinical stability by ECOG, tumour-marker trends, timing.
+ */
+import { daysBetween } from './dates.ts';
+import type { IsoDate, LabValue, MarkerSeries } from './types.ts';
+
+export type CtdnaSignal = 'supports-pseudoprogression' | 'supports-progression' | 'indeterminate' | 'no-data';
+
+export interface CtdnaEvidence {
+  signal: CtdnaSignal;
+  baseline?: LabValue;
+  latest?: LabValue;
+  /** Baseline / lowest on-treatment value within 12 weeks, when both are numeric and positive. */
+  foldFall?: number;
+  values: LabValue[];
+  text: string;
+}
+
+const TWELVE_WEEKS = 84;
+const undetectable = (v: LabValue): boolean => v.detected === false || v.value === 0;
+
+/**
+ * Undetectable ctDNA at baseline, or a >= 10-fold fall within 12 weeks of start, supports pseudoprogression;
+ * a rise above baseline supports true progression. Uses values up to `asOf`.
+ */
+export function ctdnaEvidence(
+  values: readonly LabValue[],
+  treatmentStart: IsoDate | undefined,
+  asOf: IsoDate,
+): CtdnaEvidence {
+  const upTo = values.filter((v) => v.date <= asOf).sort((a, b) => a.date.localeCompare(b.date));
+  if (upTo.length === 0) return { signal: 'no-data', values: [], text: 'no ctDNA results' };
+  const start = treatmentStart ?? upTo[0]!.date;
+  const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
+  const onTreatment = upTo.filter((v) => v.date > baseline.date);
+  const latest = upTo.at(-1)!;
+  const series = upTo.map((v) => `${v.date} ${formatLab(v)}`).join(', ');
+  if (undetectable(baseline)) {
+    return {
+      signal: 'supports-pseudoprogression',
+      baseline,
+      latest,
+      values: upTo,
+      text: `ctDNA undetectable at baseline (${series}): supports pseudoprogression`,
+    };
+  }
+  const early = onTreatment.filter((v) => daysBetween(start, v.date) <= TWELVE_WEEKS && v.value !== undefined);
+  const lowest = early.reduce<LabValue | undefined>(
+    (min, v) => (min === undefined || (v.value ?? 0) < (min.value ?? 0) ? v : min),
+    undefined,
+  );
+  const foldFall =
+    baseline.value !== undefined && baseline.value > 0 && lowest?.value !== undefined
+      ? lowest.value === 0
+        ? Number.POSITIVE_INFINITY
+        : baseline.value / lowest.value
+      : undefined;
+  if ((foldFall !== undefined && foldFall >= 10) || early.some(undetectable)) {
+    return {
+      signal: 'supports-pseudoprogression',
+      baseline,
+      latest,
+      foldFall,
+      values: upTo,
+      text: `ctDNA fell ${foldFall === undefined || !Number.isFinite(foldFall) ? 'to undetectable' : `${foldFall.toFixed(1)}-fold`} within 12 weeks of start (${series}): supports pseudoprogression`,
+    };
+  }
+  const rising =
+    latest !== baseline &&
+    ((latest.detected === true && baseline.detected === false) ||
+      (latest.value ?? 0) > (baseline.value ?? Number.POSITIVE_INFINITY));
+  if (rising) {
+    return {
+      signal: 'supports-progression',
+      baseline,
+      latest,
+      foldFall,
+      values: upTo,
+      text: `ctDNA rising (${series}): supports true progression`,
+    };
+  }
+  return {
+    signal: 'indeterminate',
+    baseline,
+    latest,
+    foldFall,
+    values: upTo,
+    text: `ctDNA ${series}: no clear signal`,
+  };
+}
+
+export interface EcogEvidence {
+  baseline?: LabValue;
+  latest?: LabValue;
+  /** A rise to >= 2, or by >= 1 point from baseline. */
+  unstable: boolean;
+  text: string;
+}
+
+export function ecogEvidence(
+  values: readonly LabValue[],
+  treatmentStart: IsoDate | undefined,
+  asOf: IsoDate,
+): EcogEvidence {
+  const upTo = values
+    .filter((v) => v.date <= asOf && v.value !== undefined)
+    .sort((a, b) => a.date.localeCompare(b.date));
+  if (upTo.length === 0) return { unstable: false, text: 'no ECOG performance status recorded' };
+  const start = treatmentStart ?? upTo[0]!.date;
+  const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
+  const latest = upTo.at(-1)!;
+  const b = baseline.value!;
+  const l = latest.value!;
+  const unstable = latest !== baseline && ((l >= 2 && l > b) || l - b >= 1);
+  const text = unstable
+    ? `clinically unstable: ECOG ${b} at baseline, ${l} on ${latest.date}`
+    : `clinically stable: ECOG ${b} at baseline${latest !== baseline ? `, ${l} on ${latest.date}` : ''}`;
+  return { baseline, latest, unstable, text };
+}
+
+export interface MarkerTrend {
+  name: string;
+  first?: LabValue;
+  latest?: LabValue;
+  direction: 'rising' | 'falling' | 'flat' | 'single';
+}
+
+export function markerTrends(series: readonly MarkerSeries[], asOf: IsoDate): MarkerTrend[] {
+  return series.flatMap((s) => {
+    const upTo = s.values
+      .filter((v) => v.date <= asOf && v.value !== undefined)
+      .sort((a, b) => a.date.localeCompare(b.date));
+    if (upTo.length === 0) return [];
+    const first = upTo[0]!;
+    const latest = upTo.at(-1)!;
+    const direction: MarkerTrend['direction'] =
+      upTo.length === 1
+        ? 'single'
+        : latest.value! > first.value!
+          ? 'rising'
+          : latest.value! < first.value!
+            ? 'falling'
+            : 'flat';
+    return [{ name: s.name, first, latest, direction }];
+  });
+}
+
+export function formatLab(v: LabValue): string {
+  if (v.value !== undefined) return `${v.value}${v.unit ? (v.unit === '%' ? '%' : ` ${v.unit}`) : ''}`;
+  if (v.detected !== undefined) return v.detected ? 'detected' : 'not detected';
+  return 'no value';
+}
+
+/** iUPD within 12 weeks of start: where pseudoprogression is most common. */
+export function isEarlyProgression(treatmentStart: IsoDate | undefined, date: IsoDate, windowDays: number): boolean {
+  return treatmentStart !== undefined && daysBetween(treatmentStart, date) <= windowDays;
+}

@@ -1,0 +1,45 @@
+/** Small, total helpers for reading FHIR JSON that may be malformed: they never throw. */
+import type { CodeableConcept, Coding, Reference, Resource } from '@medplum/fhirtypes';
+
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export const asArray = <T>(v: T[] | T | undefined | null): T[] =>
+  Array.isArray(v) ? v : v === undefined || v === null ? [] : [v];
+
+export function codings(cc: CodeableConcept | undefined): Coding[] {
+  return isObject(cc) ? asArray(cc.coding).filter(isObject) : [];
+}
+
+export function hasCoding(cc: CodeableConcept | undefined, system: string, code: string): boolean {
+  return codings(cc).some((c) => c.system === system && c.code === code);
+}
+
+/** "Type/id" of a resource. */
+export const refOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
+
+/** "Type/id/_history/v" when the version is known, else "Type/id" (for Provenance.entity and derivedFrom). */
+export const versionedRefOf = (r: Resource): string =>
+  r.meta?.versionId ? `${r.resourceType}/${r.id}/_history/${r.meta.versionId}` : refOf(r);
+
+/**
+ * Normalises a literal reference to "Type/id": strips a base URL and a version; keeps "#contained" and
+ * "urn:uuid:…" as they are.
+ */
+export function normaliseReference(ref: Reference | undefined): string | undefined {
+  const value = isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
+  if (!value) return undefined;
+  if (value.startsWith('#') || value.startsWith('urn:')) return value;
+  const m = /([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/.exec(value);
+  return m ? `${m[1]}/${m[2]}` : undefined;
+}
+
+/** Compares two versions of one resource: positive when `a` is newer. */
+export function compareVersions(a: Resource, b: Resource): number {
+  const va = Number(a.meta?.versionId);
+  const vb = Number(b.meta?.versionId);
+  if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va - vb;
+  const la = a.meta?.lastUpdated ?? '';
+  const lb = b.meta?.lastUpdated ?? '';
+  return la.localeCompare(lb);
+}

@@ -1,0 +1,64 @@
+/**
+ * Provenance for every write (contract section 2): the adapter as a Device agent with its version, the inputs
+ * as versioned entities, activity Derivation. R4 Provenance has no identifier, so a meta.tag carries a digest
+ * of targets and inputs, and a conditional create on `_tag` records one Provenance for the same write made twice.
+ */
+import type { BundleEntry, Provenance } from '@medplum/fhirtypes';
+import { BASE, SYSTEM } from '../codes.ts';
+
+export const PROVENANCE_TAG_SYSTEM = `${BASE}/provenance-digest`;
+
+import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
+import { digest, uuidFrom } from './identifiers.ts';
+
+export function provenanceEntry(
+  patientId: string,
+  targets: { fullUrl: string; key: string }[],
+  sources: string[],
+  recorded: string,
+): BundleEntry<Provenance> {
+  const tag = {
+    system: PROVENANCE_TAG_SYSTEM,
+    code: digest({ patientId, targets: targets.map((t) => t.key), sources, v: ADAPTER_VERSION }),
+  };
+  const resource: Provenance = {
+    resourceType: 'Provenance',
+    meta: { tag: [tag] },
+    contained: [
+      {
+        resourceType: 'Device',
+        id: 'adapter',
+        deviceName: [{ name: ADAPTER_NAME, type: 'manufacturer-name' }],
+        version: [{ value: ADAPTER_VERSION }],
+      },
+    ],
+    target: targets.map((t) => ({ reference: t.fullUrl })),
+    recorded,
+    activity: {
+      coding: [
+        {
+          system: 'http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle',
+          code: 'derive',
+          display: 'Derive/Create',
+        },
+      ],
+      text: 'Derivation',
+    },
+    agent: [
+      {
+        type: { coding: [{ system: SYSTEM.provenanceAgentType, code: 'assembler', display: 'Assembler' }] },
+        who: { reference: '#adapter', display: `${ADAPTER_NAME} ${ADAPTER_VERSION}` },
+      },
+    ],
+    entity: sources.map((reference) => ({ role: 'source', what: { reference } })),
+  };
+  return {
+    fullUrl: `urn:uuid:${uuidFrom(`provenance|${tag.code}`)}`,
+    resource,
+    request: {
+      method: 'POST',
+      url: 'Provenance',
+      ifNoneExist: `_tag=${encodeURIComponent(`${tag.system}|${tag.code}`)}`,
+    },
+  };
+}
