@@ -7,7 +7,10 @@ import { pino } from 'pino';
 export const logger = pino({
   level: process.env.LOG_LEVEL ?? 'info',
   base: { service: 'irecist-adapter' },
-  redact: { paths: ['req.headers.authorization', 'req.headers["x-signature"]', '*.secret', '*.privateKey'], remove: true },
+  redact: {
+    paths: ['req.headers.authorization', 'req.headers["x-signature"]', '*.secret', '*.privateKey'],
+    remove: true,
+  },
 });
 
 export type Logger = typeof logger;

@@ -245,8 +245,10 @@ export function assessPatient(record: PatientRecord): Assessment {
     // Carry forward what the next timepoint is measured against.
     if (target.response === 'PD') partialResponseHeld = false;
     else if (target.response === 'PR') partialResponseHeld = true;
+    // After an overall CR any regrowth is progression; that holds while the iUPD it triggered is pending, so an
+    // unchanged regrown target at the next scan is still progression (scenario F), not a reset.
     if (step.response === 'iCR') afterCompleteResponse = true;
-    else if (step.response !== 'NE') afterCompleteResponse = false;
+    else if (step.response !== 'NE' && !state.pending) afterCompleteResponse = false;
     if (target.sod !== undefined) {
       if (nadir === undefined || target.sod < nadir) {
         nadir = target.sod;

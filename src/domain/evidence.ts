@@ -45,11 +45,14 @@ export function ctdnaEvidence(
       text: `ctDNA undetectable at baseline (${series}): supports pseudoprogression`,
     };
   }
-  const early = onTreatment.filter((v) => daysBetween(start, v.date) <= TWELVE_WEEKS && v.value !== undefined);
-  const lowest = early.reduce<LabValue | undefined>(
-    (min, v) => (min === undefined || (v.value ?? 0) < (min.value ?? 0) ? v : min),
-    undefined,
-  );
+  // Qualitative results count too: "not detected" within 12 weeks is a fall to undetectable (Lee 2018).
+  const early = onTreatment.filter((v) => daysBetween(start, v.date) <= TWELVE_WEEKS);
+  const lowest = early
+    .filter((v) => v.value !== undefined)
+    .reduce<LabValue | undefined>(
+      (min, v) => (min === undefined || (v.value ?? 0) < (min.value ?? 0) ? v : min),
+      undefined,
+    );
   const foldFall =
     baseline.value !== undefined && baseline.value > 0 && lowest?.value !== undefined
       ? lowest.value === 0

@@ -40,7 +40,10 @@ export function outcome(
 }
 
 export function allOk(text = 'All OK'): OperationOutcome {
-  return { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational', details: { text } }] };
+  return {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'information', code: 'informational', details: { text } }],
+  };
 }
 
 export class OperationOutcomeError extends Error {

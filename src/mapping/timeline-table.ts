@@ -4,7 +4,20 @@ import { formatMm } from '../domain/millimetres.ts';
 
 const pct = (v: number | undefined) => (v === undefined ? '' : `${v > 0 ? '+' : ''}${v.toFixed(1)}%`);
 
-export function timelineTable(a: Assessment): string {
+export interface TimelineTableOptions {
+  /** Show the timeline as of this timepoint (its position in `a.timepoints`): later timepoints are left out. Default: all. */
+  through?: number;
+  /** Show at most this many timepoints (the most recent), after the baseline row. Default: all. */
+  recent?: number;
+}
+
+/**
+ * The baseline row and one row per timepoint. With `through` and `recent`, the table is the one a report of
+ * that timepoint shows: bounded in size, so a long history does not make every report carry all of it.
+ */
+export function timelineTable(a: Assessment, options: TimelineTableOptions = {}): string {
+  const end = Math.min(a.timepoints.length, (options.through ?? a.timepoints.length - 1) + 1);
+  const begin = options.recent === undefined ? 0 : Math.max(0, end - options.recent);
   const rows: string[][] = [['date', 'sum', 'vs baseline', 'vs nadir', 'new', 'response', 'status']];
   if (a.baseline) {
     rows.push([
@@ -17,7 +30,8 @@ export function timelineTable(a: Assessment): string {
       '',
     ]);
   }
-  for (const tp of a.timepoints) {
+  if (begin > 0) rows.push([`(${begin} earlier)`, '', '', '', '', '', '']);
+  for (const tp of a.timepoints.slice(begin, end)) {
     rows.push([
       tp.date,
       tp.target.sod !== undefined ? formatMm(tp.target.sod) : tp.target.response === 'none' ? '' : 'n/a',

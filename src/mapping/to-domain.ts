@@ -162,7 +162,10 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
   const used: string[] = [];
   const use = (r: Resource, date?: IsoDate) => {
     used.push(versionedRefOf(r));
-    if (date) sourcesByDate.set(date, [...(sourcesByDate.get(date) ?? []), versionedRefOf(r)]);
+    if (!date) return;
+    const sources = sourcesByDate.get(date);
+    if (sources) sources.push(versionedRefOf(r));
+    else sourcesByDate.set(date, [versionedRefOf(r)]);
   };
   const doses: Dose[] = [];
   const ctdna: LabValue[] = [];
@@ -308,7 +311,9 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
     else if (isEcog) ecog.push(value);
     else if (marker?.code) {
       const name = TUMOR_MARKERS[marker.code]!;
-      markers.set(name, [...(markers.get(name) ?? []), value]);
+      const series = markers.get(name);
+      if (series) series.push(value);
+      else markers.set(name, [value]);
     }
     use(obs);
   }

@@ -27,6 +27,9 @@ export interface RenderResult {
 
 const DERIVABLE = /^(Observation|ImagingStudy)\//;
 
+/** Timepoints shown in a report's rendered summary (presentedForm): the most recent ones up to the report's own. */
+export const SUMMARY_TIMEPOINTS = 12;
+
 function conditionalPut<T extends Resource>(
   resource: T & { identifier?: { system?: string; value?: string }[] },
 ): BundleEntry<T> {
@@ -46,9 +49,8 @@ export function toTransaction(
   const { patientRef } = mapped;
   const patientId = mapped.record.patientId;
   const entries: BundleEntry[] = [];
-  const summaryTable = timelineTable(assessment);
   let latestReportUrl: string | undefined;
-  for (const tp of assessment.timepoints) {
+  for (const [position, tp] of assessment.timepoints.entries()) {
     const derivedFrom = [
       ...tp.scan.imagingStudies,
       ...(mapped.sourcesByDate.get(tp.date) ?? []),
@@ -57,7 +59,14 @@ export function toTransaction(
     const obsEntry = conditionalPut(timepointObservation(tp, patientRef, patientId, [...new Set(derivedFrom)]));
     const conclusion = conclusionText(assessment, tp);
     const report = conditionalPut(
-      diagnosticReport(tp, patientRef, patientId, obsEntry.fullUrl!, conclusion, `${conclusion}\n\n${summaryTable}`),
+      diagnosticReport(
+        tp,
+        patientRef,
+        patientId,
+        obsEntry.fullUrl!,
+        conclusion,
+        `${conclusion}\n\n${timelineTable(assessment, { through: position, recent: SUMMARY_TIMEPOINTS })}`,
+      ),
     );
     latestReportUrl = report.fullUrl;
     entries.push(obsEntry, report);

@@ -1,0 +1,127 @@
+/**
+ * `irecist-adapter backfill --input DIR --output DIR`: a Bulk Data export (NDJSON per resource type) in, NDJSON
+ * of the resources to write out (one file per type), with a progress bar. Runs the same pipeline as the service.
+ * Output resources get ids from their deterministic urn:uuid, and references between them are rewritten to match,
+ * so the files can be loaded with $import or a plain PUT per line.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import type { Resource } from '@medplum/fhirtypes';
+import cliProgress from 'cli-progress';
+import { toOperationOutcomeError } from '../fhir/outcomes.ts';
+import { isObject, normaliseReference } from '../mapping/fhir-helpers.ts';
+import { assessResources } from '../pipeline/assess-resources.ts';
+import type { CliIo } from './assess.ts';
+
+/** Which patient a resource belongs to ("Patient/x"), or undefined for shared ones (Medication). */
+function ownerOf(r: Resource): string | undefined {
+  if (r.resourceType === 'Patient') return `Patient/${r.id}`;
+  const ref = normaliseReference((r as { subject?: never }).subject ?? (r as { patient?: never }).patient);
+  return ref?.startsWith('Patient/') ? ref : undefined;
+}
+
+async function readNdjson(
+  dir: string,
+  io: CliIo,
+): Promise<{ byPatient: Map<string, Resource[]>; shared: Resource[]; bad: number }> {
+  const byPatient = new Map<string, Resource[]>();
+  const shared: Resource[] = [];
+  let bad = 0;
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.ndjson')).sort();
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(join(dir, file)), crlfDelay: Number.POSITIVE_INFINITY });
+    let n = 0;
+    for await (const line of lines) {
+      n++;
+      if (!line.trim()) continue;
+      let r: unknown;
+      try {
+        r = JSON.parse(line);
+      } catch {
+        r = undefined;
+      }
+      if (!isObject(r) || typeof r.resourceType !== 'string' || typeof r.id !== 'string') {
+        bad++;
+        io.stderr(`${file}:${n}: not a FHIR resource with an id; skipped\n`);
+        continue;
+      }
+      const resource = r as unknown as Resource;
+      const owner = ownerOf(resource);
+      if (!owner) shared.push(resource);
+      else byPatient.set(owner, [...(byPatient.get(owner) ?? []), resource]);
+    }
+  }
+  return { byPatient, shared, bad };
+}
+
+/** Gives each output resource the id of its urn:uuid and rewrites references between them. */
+function toPlainResources(entries: { fullUrl?: string; resource?: Resource }[]): Resource[] {
+  const ids = new Map<string, string>();
+  for (const e of entries) {
+    if (e.fullUrl?.startsWith('urn:uuid:') && e.resource)
+      ids.set(e.fullUrl, `${e.resource.resourceType}/${e.resource.id ?? e.fullUrl.slice(9)}`);
+  }
+  return entries.flatMap((e) => {
+    if (!e.resource) return [];
+    const text = JSON.stringify(e.resource).replace(/"reference":"(urn:uuid:[0-9a-f-]+)"/g, (m, u: string) =>
+      ids.has(u) ? `"reference":"${ids.get(u)}"` : m,
+    );
+    const resource = JSON.parse(text) as Resource;
+    return [{ ...resource, id: resource.id ?? e.fullUrl?.slice(9) } as Resource];
+  });
+}
+
+export async function runBackfill(args: string[], io: CliIo): Promise<number> {
+  let values: { input?: string; output?: string };
+  try {
+    ({ values } = parseArgs({ args, options: { input: { type: 'string' }, output: { type: 'string' } } }));
+  } catch {
+    values = {};
+  }
+  if (!values.input || !values.output) {
+    io.stderr('Usage: irecist-adapter backfill --input DIR --output DIR\n');
+    return 2;
+  }
+  try {
+    const { byPatient, shared, bad } = await readNdjson(values.input, io);
+    const out = new Map<string, string[]>();
+    const bar = new cliProgress.SingleBar(
+      {
+        stream: process.stderr,
+        format: 'backfill [{bar}] {value}/{total} patients | {eta_formatted} left',
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    bar.start(byPatient.size, 0);
+    let failed = 0;
+    for (const [patient, resources] of [...byPatient].sort(([a], [b]) => a.localeCompare(b))) {
+      try {
+        const { transaction } = assessResources([...resources, ...shared]);
+        for (const r of toPlainResources(transaction.entry ?? [])) {
+          out.set(r.resourceType, [...(out.get(r.resourceType) ?? []), JSON.stringify(r)]);
+        }
+      } catch (err) {
+        failed++;
+        const e = toOperationOutcomeError(err);
+        io.stderr(`\n${patient}: ${e.outcome.issue?.[0]?.details?.text ?? 'failed'}\n`);
+      }
+      bar.increment();
+    }
+    bar.stop();
+    await mkdir(values.output, { recursive: true });
+    for (const [type, lines] of [...out].sort())
+      await writeFile(join(values.output, `${type}.ndjson`), `${lines.join('\n')}\n`);
+    io.stderr(
+      `${byPatient.size} patient(s) assessed, ${failed} failed, ${bad} unreadable line(s); wrote ${[...out].map(([t, l]) => `${l.length} ${t}`).join(', ') || 'nothing'} to ${values.output}\n`,
+    );
+    return failed > 0 || bad > 0 ? 1 : 0;
+  } catch (err) {
+    const e = toOperationOutcomeError(err);
+    io.stderr(`error: ${e.outcome.issue?.[0]?.details?.text ?? e.message}\n`);
+    return 2;
+  }
+}

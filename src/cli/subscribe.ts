@@ -1,0 +1,38 @@
+/** `irecist-adapter subscribe`: creates or updates the adapter's Subscriptions on the configured server, then exits. */
+import { ConfigError, loadConfig } from '../config.ts';
+import { readCapabilities } from '../fhir/capabilities.ts';
+import { createFhirClient } from '../fhir/client-factory.ts';
+import { toOperationOutcomeError } from '../fhir/outcomes.ts';
+import { registerSubscriptions } from '../registration/register-subscriptions.ts';
+import type { CliIo } from './assess.ts';
+
+export async function runSubscribe(io: CliIo): Promise<number> {
+  try {
+    const config = loadConfig();
+    if (config.sandbox) {
+      io.stderr('FHIR_BASE_URL is not set: the sandbox registers its own Subscriptions when the service starts.\n');
+      return 2;
+    }
+    const client = createFhirClient(config);
+    const caps = await readCapabilities(client);
+    const result = await registerSubscriptions(client, caps, {
+      publicUrl: config.publicUrl,
+      secret: config.webhook.secret,
+    });
+    io.stdout(
+      `${JSON.stringify({ created: result.created, updated: result.updated, unchanged: result.unchanged, removed: result.removed }, null, 2)}\n`,
+    );
+    io.stderr(
+      `Subscriptions: ${result.created.length} created, ${result.updated.length} updated, ${result.unchanged.length} unchanged.\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.stderr(`${err.message}\n`);
+      return 2;
+    }
+    const e = toOperationOutcomeError(err);
+    io.stderr(`error: ${e.outcome.issue?.[0]?.details?.text ?? e.message} (status ${e.status})\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,333 @@
+/**
+ * Configuration from the environment (contract section 5), validated once with zod at start-up.
+ * Every problem is collected and reported together, one line each, naming the variable and what is
+ * wrong; a secret's value never appears in a message (after medplum server/src/config).
+ */
+import { createPrivateKey, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const FHIR_AUTH_MODES = ['none', 'bearer', 'client-credentials', 'smart-backend'] as const;
+export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
+
+export const JWT_ALGS = ['RS384', 'ES384'] as const;
+export type JwtAlg = (typeof JWT_ALGS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * SMART App Launch v2 system scopes: read and search every input, create/update what the adapter writes
+ * (conditional create/update also need search, granted by `*.rs`), create Provenance, manage Subscriptions.
+ */
+export const DEFAULT_FHIR_SCOPE =
+  'system/*.rs system/DiagnosticReport.cu system/Observation.cu system/Flag.cu system/Provenance.c system/Subscription.cu';
+
+/** Polling interval the catch-up poller uses when POLL_INTERVAL_SECONDS is 0 but the server has no subscriptions. */
+export const FALLBACK_POLL_INTERVAL_SECONDS = 60;
+
+export type FhirAuthConfig =
+  | { mode: 'none' }
+  | { mode: 'bearer'; token: string }
+  | {
+      mode: 'client-credentials';
+      clientId: string;
+      clientSecret: string;
+      /** Undefined: discovered from `${baseUrl}/.well-known/smart-configuration`. */
+      tokenUrl?: string;
+      scope: string;
+      /** client_secret_basic (HTTP Basic header, the default) or client_secret_post (form fields). */
+      clientAuthMethod: 'basic' | 'post';
+    }
+  | {
+      mode: 'smart-backend';
+      clientId: string;
+      /** Undefined: discovered from `${baseUrl}/.well-known/smart-configuration`. */
+      tokenUrl?: string;
+      scope: string;
+      privateKey: KeyObject;
+      keyId: string;
+      alg: JwtAlg;
+    };
+
+export interface Config {
+  port: number;
+  /** The adapter's public base URL (what Subscriptions point at). */
+  publicUrl: string;
+  logLevel: LogLevel;
+  /** True when no FHIR_BASE_URL is set: the embedded sandbox FHIR server is used. */
+  sandbox: boolean;
+  fhir: {
+    /** Without trailing slash. Undefined in sandbox mode. */
+    baseUrl?: string;
+    timeoutMs: number;
+    auth: FhirAuthConfig;
+  };
+  database: {
+    /** Undefined: embedded PGlite in dataDir. */
+    url?: string;
+    dataDir: string;
+  };
+  webhook: {
+    secret: string;
+    /** True when the secret was generated for this process (sandbox mode only). */
+    generated: boolean;
+  };
+  subscribe: boolean;
+  /** 0 = off, unless the server has no subscriptions (then FALLBACK_POLL_INTERVAL_SECONDS). */
+  pollIntervalSeconds: number;
+  queueConcurrency: number;
+}
+
+/** Thrown by loadConfig; `problems` has one line per problem, the message lists them all. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const intVar = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: `must be a whole number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `must be a whole number between ${min} and ${max}` })
+        .max(max, { error: `must be a whole number between ${min} and ${max}` }),
+    );
+
+const httpUrl = z
+  .string()
+  .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), { error: 'must be an http(s) URL' })
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const boolVar = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' }))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const postgresUrl = z.string().refine((v) => URL.canParse(v) && /^postgres(ql)?:$/.test(new URL(v).protocol), {
+  error: 'must be a postgres:// or postgresql:// URL',
+});
+
+/**
+ * Reads and validates the configuration.
+ * @param env - The environment (default `process.env`).
+ * @returns The configuration.
+ * @throws ConfigError listing every problem, one line each, never a secret's value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value ? value : undefined;
+  };
+
+  /** Validates one variable; on failure records `NAME: message` for each issue and returns undefined. */
+  function read<T>(name: string, schema: z.ZodType<T>): T | undefined {
+    const value = raw(name);
+    if (value === undefined) return undefined;
+    const result = schema.safeParse(value);
+    if (result.success) return result.data;
+    for (const issue of result.error.issues) problems.push(`${name}: ${issue.message}`);
+    return undefined;
+  }
+  const need = (name: string, why: string): string | undefined => {
+    const value = raw(name);
+    if (value === undefined) problems.push(`${name}: is required ${why}`);
+    return value;
+  };
+
+  const port = read('PORT', intVar(1, 65535)) ?? 8080;
+  const baseUrl = read('FHIR_BASE_URL', httpUrl);
+  const sandbox = raw('FHIR_BASE_URL') === undefined;
+  const publicUrl = read('PUBLIC_URL', httpUrl) ?? `http://localhost:${port}`;
+  const logLevel =
+    read('LOG_LEVEL', z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })) ?? 'info';
+  const timeoutMs = read('FHIR_TIMEOUT_MS', intVar(100, 600_000)) ?? 30_000;
+  const subscribe = read('SUBSCRIBE', boolVar) ?? true;
+  const pollIntervalSeconds = read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? 0;
+  const queueConcurrency = read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4;
+  const databaseUrl = read('DATABASE_URL', postgresUrl);
+  const dataDir = raw('DATA_DIR') ?? './.data';
+
+  // Webhook secret: required against a real server, generated for the sandbox.
+  let webhookSecret = read('WEBHOOK_SECRET', z.string().min(16, { error: 'must be at least 16 characters' }));
+  let generated = false;
+  if (raw('WEBHOOK_SECRET') === undefined) {
+    if (sandbox) {
+      webhookSecret = randomBytes(32).toString('hex');
+      generated = true;
+    } else {
+      problems.push('WEBHOOK_SECRET: is required when FHIR_BASE_URL is set (at least 16 characters)');
+    }
+  }
+
+  const mode =
+    read('FHIR_AUTH', z.enum(FHIR_AUTH_MODES, { error: `must be one of ${FHIR_AUTH_MODES.join(', ')}` })) ?? 'none';
+  if (mode !== 'none' && sandbox) problems.push(`FHIR_AUTH: ${mode} requires FHIR_BASE_URL`);
+  const auth = readAuth(mode, { raw, read, need, problems });
+
+  if (problems.length > 0 || !auth || webhookSecret === undefined) throw new ConfigError(problems);
+
+  return {
+    port,
+    publicUrl,
+    logLevel,
+    sandbox,
+    fhir: { baseUrl, timeoutMs, auth },
+    database: { url: databaseUrl, dataDir },
+    webhook: { secret: webhookSecret, generated },
+    subscribe,
+    pollIntervalSeconds,
+    queueConcurrency,
+  };
+}
+
+interface Readers {
+  raw: (name: string) => string | undefined;
+  read: <T>(name: string, schema: z.ZodType<T>) => T | undefined;
+  need: (name: string, why: string) => string | undefined;
+  problems: string[];
+}
+
+function readAuth(mode: FhirAuthMode, { raw, read, need, problems }: Readers): FhirAuthConfig | undefined {
+  const why = `when FHIR_AUTH=${mode}`;
+  switch (mode) {
+    case 'none':
+      return { mode };
+    case 'bearer': {
+      const token = need('FHIR_TOKEN', why);
+      return token === undefined ? undefined : { mode, token };
+    }
+    case 'client-credentials': {
+      const clientId = need('FHIR_CLIENT_ID', why);
+      const clientSecret = need('FHIR_CLIENT_SECRET', why);
+      const tokenUrl = read('FHIR_TOKEN_URL', httpUrl);
+      const clientAuthMethod =
+        read('FHIR_CLIENT_AUTH_METHOD', z.enum(['basic', 'post'], { error: 'must be basic or post' })) ?? 'basic';
+      if (clientId === undefined || clientSecret === undefined) return undefined;
+      return {
+        mode,
+        clientId,
+        clientSecret,
+        tokenUrl,
+        scope: raw('FHIR_SCOPE') ?? DEFAULT_FHIR_SCOPE,
+        clientAuthMethod,
+      };
+    }
+    case 'smart-backend': {
+      const clientId = need('FHIR_CLIENT_ID', why);
+      const keyId = need('FHIR_KEY_ID', why);
+      const tokenUrl = read('FHIR_TOKEN_URL', httpUrl);
+      const wantedAlg = read('FHIR_JWT_ALG', z.enum(JWT_ALGS, { error: `must be one of ${JWT_ALGS.join(', ')}` }));
+      const key = readPrivateKey(raw, problems, why);
+      const alg = key ? checkKeyAlg(key, wantedAlg, raw('FHIR_JWT_ALG') !== undefined, problems) : undefined;
+      if (clientId === undefined || keyId === undefined || !key || !alg) return undefined;
+      return { mode, clientId, tokenUrl, scope: raw('FHIR_SCOPE') ?? DEFAULT_FHIR_SCOPE, privateKey: key, keyId, alg };
+    }
+  }
+}
+
+/** FHIR_PRIVATE_KEY (PEM, `\n` escapes allowed, or a private JWK as JSON) or FHIR_PRIVATE_KEY_FILE (a path). */
+function readPrivateKey(
+  raw: (name: string) => string | undefined,
+  problems: string[],
+  why: string,
+): KeyObject | undefined {
+  const inline = raw('FHIR_PRIVATE_KEY');
+  const file = raw('FHIR_PRIVATE_KEY_FILE');
+  if (inline !== undefined && file !== undefined) {
+    problems.push('FHIR_PRIVATE_KEY: set only one of FHIR_PRIVATE_KEY and FHIR_PRIVATE_KEY_FILE');
+    return undefined;
+  }
+  if (inline === undefined && file === undefined) {
+    problems.push(`FHIR_PRIVATE_KEY: is required ${why} (or FHIR_PRIVATE_KEY_FILE)`);
+    return undefined;
+  }
+  let text: string;
+  const name = inline !== undefined ? 'FHIR_PRIVATE_KEY' : 'FHIR_PRIVATE_KEY_FILE';
+  if (inline !== undefined) {
+    text = inline.replace(/\\n/g, '\n');
+  } else {
+    try {
+      text = readFileSync(file as string, 'utf8').trim();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      problems.push(`FHIR_PRIVATE_KEY_FILE: cannot be read (${code})`);
+      return undefined;
+    }
+  }
+  try {
+    const key = text.startsWith('{')
+      ? createPrivateKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' })
+      : createPrivateKey({ key: text, format: 'pem' });
+    return key;
+  } catch {
+    problems.push(`${name}: is not a PEM (PKCS#8, PKCS#1 or SEC1) or JWK private key`);
+    return undefined;
+  }
+}
+
+/** RS384 needs an RSA key of at least 2048 bits, ES384 an EC key on P-384; without FHIR_JWT_ALG the key decides. */
+function checkKeyAlg(
+  key: KeyObject,
+  wanted: JwtAlg | undefined,
+  algGiven: boolean,
+  problems: string[],
+): JwtAlg | undefined {
+  if (algGiven && wanted === undefined) return undefined; // already reported
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  const keyAlg: JwtAlg | undefined =
+    type === 'rsa' ? 'RS384' : type === 'ec' && details.namedCurve === 'secp384r1' ? 'ES384' : undefined;
+  if (!keyAlg) {
+    problems.push('FHIR_PRIVATE_KEY: must be an RSA key (RS384) or an EC P-384 key (ES384)');
+    return undefined;
+  }
+  if (wanted && wanted !== keyAlg) {
+    problems.push(`FHIR_JWT_ALG: ${wanted} does not match the private key (which needs ${keyAlg})`);
+    return undefined;
+  }
+  if (keyAlg === 'RS384' && (details.modulusLength ?? 0) < 2048) {
+    problems.push('FHIR_PRIVATE_KEY: an RSA key must be at least 2048 bits');
+    return undefined;
+  }
+  return keyAlg;
+}
+
+/**
+ * A loggable view of the configuration: no secrets, no credentials in URLs.
+ * @param config - The configuration.
+ * @returns Plain values safe to log.
+ */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const auth = config.fhir.auth;
+  return {
+    port: config.port,
+    publicUrl: config.publicUrl,
+    logLevel: config.logLevel,
+    sandbox: config.sandbox,
+    fhirBaseUrl: config.fhir.baseUrl,
+    fhirTimeoutMs: config.fhir.timeoutMs,
+    fhirAuth: auth.mode,
+    fhirClientId: 'clientId' in auth ? auth.clientId : undefined,
+    fhirTokenUrl: 'tokenUrl' in auth ? (auth.tokenUrl ?? '(discovered)') : undefined,
+    fhirScope: 'scope' in auth ? auth.scope : undefined,
+    fhirJwtAlg: auth.mode === 'smart-backend' ? auth.alg : undefined,
+    database: config.database.url ? 'postgres' : 'pglite',
+    dataDir: config.database.url ? undefined : config.database.dataDir,
+    webhookSecret: config.webhook.generated ? 'generated' : 'set',
+    subscribe: config.subscribe,
+    pollIntervalSeconds: config.pollIntervalSeconds,
+    queueConcurrency: config.queueConcurrency,
+  };
+}

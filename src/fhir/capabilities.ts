@@ -1,0 +1,116 @@
+/**
+ * What the FHIR server can do, read once per process from its CapabilityStatement (GET [base]/metadata):
+ * batch/transaction (one request for the context read / the write), subscriptions (rest-hook, Backport IG
+ * topics), conditional update, and which server it is (Medplum and HAPI have known quirks).
+ * https://hl7.org/fhir/R4/capabilitystatement.html
+ * https://hl7.org/fhir/uv/subscriptions-backport/
+ */
+import type { MedplumClient } from '@medplum/core';
+import type { CapabilityStatement, CapabilityStatementRest } from '@medplum/fhirtypes';
+import { logger } from '../logging.ts';
+import { fhirBaseUrlOf } from './client-factory.ts';
+
+export interface Capabilities {
+  /** POST [base] with a batch Bundle. */
+  batch: boolean;
+  /** POST [base] with a transaction Bundle. */
+  transaction: boolean;
+  /** Subscriptions with channel rest-hook (R4 Subscription resource offered). */
+  restHook: boolean;
+  /** Topic-based subscriptions (Subscriptions R5 Backport IG). */
+  backportTopics: boolean;
+  software?: 'medplum' | 'hapi' | 'other';
+  /** Conditional update on every resource type the adapter updates (DiagnosticReport, Observation, Flag). */
+  conditionalUpdate: boolean;
+  /** Conditional create (If-None-Exist) on every resource type the adapter writes. */
+  conditionalCreate: boolean;
+}
+
+const UPDATED_TYPES = ['DiagnosticReport', 'Observation', 'Flag'] as const;
+const CREATED_TYPES = ['DiagnosticReport', 'Observation', 'Flag', 'Provenance'] as const;
+const BACKPORT = 'http://hl7.org/fhir/uv/subscriptions-backport';
+
+/**
+ * Derives the capabilities from a CapabilityStatement.
+ * `batch` is also assumed when only `transaction` is declared (HAPI declares transaction only and
+ * serves both through the same endpoint); the context read falls back when a batch is refused anyway.
+ * @param cs - The CapabilityStatement.
+ * @returns The capabilities.
+ */
+export function parseCapabilities(cs: CapabilityStatement): Capabilities {
+  const rest: CapabilityStatementRest | undefined = cs.rest?.find((r) => r.mode === 'server') ?? cs.rest?.[0];
+  const systemInteractions = new Set((rest?.interaction ?? []).map((i) => i.code));
+  const resources = new Map((rest?.resource ?? []).map((r) => [r.type as string, r]));
+
+  const transaction = systemInteractions.has('transaction');
+  const batch = systemInteractions.has('batch') || transaction;
+
+  const subscription = resources.get('Subscription');
+  const subscriptionInteractions = new Set((subscription?.interaction ?? []).map((i) => i.code));
+  const restHook =
+    subscription !== undefined && (subscriptionInteractions.size === 0 || subscriptionInteractions.has('create'));
+
+  const backportTopics =
+    (cs.instantiates ?? []).some((url) => url.startsWith(`${BACKPORT}/CapabilityStatement/`)) ||
+    (cs.implementationGuide ?? []).some((url) => url.startsWith(BACKPORT)) ||
+    resources.has('SubscriptionTopic') ||
+    (subscription?.supportedProfile ?? []).some((url) => url.startsWith(BACKPORT));
+
+  const conditionalUpdate = UPDATED_TYPES.every((t) => resources.get(t)?.conditionalUpdate === true);
+  const conditionalCreate = CREATED_TYPES.every((t) => resources.get(t)?.conditionalCreate === true);
+
+  return {
+    batch,
+    transaction,
+    restHook,
+    backportTopics,
+    software: detectSoftware(cs),
+    conditionalUpdate,
+    conditionalCreate,
+  };
+}
+
+function detectSoftware(cs: CapabilityStatement): Capabilities['software'] {
+  const names = [cs.software?.name, cs.implementation?.description, cs.publisher, cs.name]
+    .filter((v): v is string => typeof v === 'string')
+    .join(' ')
+    .toLowerCase();
+  if (!cs.software && !cs.implementation) return undefined;
+  if (names.includes('medplum')) return 'medplum';
+  if (names.includes('hapi')) return 'hapi';
+  return 'other';
+}
+
+const cache = new Map<string, Promise<Capabilities>>();
+
+/**
+ * Reads the server's capabilities (GET metadata), cached per process and FHIR base URL;
+ * a failed read is not cached.
+ * @param client - The FHIR client.
+ * @returns The capabilities.
+ */
+export function readCapabilities(client: MedplumClient): Promise<Capabilities> {
+  const key = fhirBaseUrlOf(client);
+  let found = cache.get(key);
+  if (!found) {
+    found = client
+      .get<CapabilityStatement>(`${key}/metadata`, { headers: { Accept: 'application/fhir+json' } })
+      .then((cs) => {
+        if (cs?.resourceType !== 'CapabilityStatement') {
+          logger.warn('FHIR server metadata is not a CapabilityStatement; assuming no batch/transaction');
+          return parseCapabilities({ resourceType: 'CapabilityStatement' } as CapabilityStatement);
+        }
+        const caps = parseCapabilities(cs);
+        logger.info({ ...caps }, 'FHIR server capabilities');
+        return caps;
+      });
+    cache.set(key, found);
+    found.catch(() => cache.delete(key));
+  }
+  return found;
+}
+
+/** Forgets cached capabilities (tests; after the server was upgraded). */
+export function clearCapabilitiesCache(): void {
+  cache.clear();
+}

@@ -1,0 +1,166 @@
+/**
+ * Errors from talking to the FHIR server (and its token endpoint), classified once for the queue:
+ * 4xx other than 409/412/429 is final; 5xx, 409, 412, 429, timeouts and connection failures are retried.
+ * Messages are static; the server's own OperationOutcome is kept aside (`serverOutcome`), never echoed,
+ * because its diagnostics may carry internals or patient data (medplum issue 8814).
+ * https://hl7.org/fhir/R4/http.html#Status-Codes
+ */
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { type IssueCode, OperationOutcomeError, outcome } from './outcomes.ts';
+
+const RETRYABLE_4XX = new Set([408, 409, 412, 425, 429]);
+
+export interface FhirRequestErrorOptions {
+  retryable: boolean;
+  /** Milliseconds the server asked us to wait (Retry-After). */
+  retryAfterMs?: number;
+  serverOutcome?: OperationOutcome;
+}
+
+/** An OperationOutcomeError for a failed request to the FHIR server, marked retryable or not. */
+export class FhirRequestError extends OperationOutcomeError {
+  readonly retryable: boolean;
+  readonly retryAfterMs?: number;
+  /** The server's OperationOutcome, when it sent one. Not for logs or response bodies. */
+  readonly serverOutcome?: OperationOutcome;
+
+  constructor(oo: OperationOutcome, status: number, options: FhirRequestErrorOptions) {
+    super(oo, status);
+    this.name = 'FhirRequestError';
+    this.retryable = options.retryable;
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
+    if (options.serverOutcome) this.serverOutcome = options.serverOutcome;
+  }
+}
+
+/** Whether an HTTP status is worth retrying: 5xx, and 408/409/412/425/429. */
+export function isRetryableStatus(status: number): boolean {
+  return status >= 500 || RETRYABLE_4XX.has(status);
+}
+
+function issueCodeFor(status: number): IssueCode {
+  if (status === 401) return 'login';
+  if (status === 403) return 'forbidden';
+  if (status === 404 || status === 410) return 'not-found';
+  if (status === 409 || status === 412) return 'conflict';
+  if (status === 429) return 'throttled';
+  if (status === 504 || status === 408) return 'timeout';
+  if (status >= 500) return 'transient';
+  return 'processing';
+}
+
+/**
+ * Parses Retry-After (delta-seconds or an HTTP date).
+ * @param value - The header value.
+ * @param now - The current time in ms.
+ * @returns Milliseconds to wait, or undefined when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+/**
+ * Builds the error for an HTTP status from the FHIR server (or from a Bundle entry's response.status).
+ * @param status - The HTTP status.
+ * @param options - The Retry-After header and the server's OperationOutcome, if any.
+ * @param text - Static message.
+ * @returns The classified error.
+ */
+export function errorForStatus(
+  status: number,
+  options: { retryAfter?: string | null; serverOutcome?: OperationOutcome } = {},
+  text = 'FHIR server request failed',
+): FhirRequestError {
+  const retryAfterMs = parseRetryAfter(options.retryAfter);
+  return new FhirRequestError(outcome(issueCodeFor(status), text, { diagnostics: `HTTP ${status}` }), status, {
+    retryable: isRetryableStatus(status),
+    retryAfterMs,
+    serverOutcome: options.serverOutcome,
+  });
+}
+
+/**
+ * Builds the error for a non-2xx fetch Response, reading its body (an OperationOutcome when the server sent one).
+ * @param response - The response.
+ * @param text - Static message.
+ * @returns The classified error.
+ */
+export async function errorFromResponse(response: Response, text?: string): Promise<FhirRequestError> {
+  let serverOutcome: OperationOutcome | undefined;
+  try {
+    const body = await response.text();
+    const parsed = body ? (JSON.parse(body) as { resourceType?: unknown }) : undefined;
+    if (parsed?.resourceType === 'OperationOutcome') serverOutcome = parsed as OperationOutcome;
+  } catch {
+    // Not JSON, or the body could not be read: the status is enough.
+  }
+  return errorForStatus(response.status, { retryAfter: response.headers.get('retry-after'), serverOutcome }, text);
+}
+
+/**
+ * Turns a thrown fetch failure into a retryable error: a timeout (504) or a connection problem (503).
+ * A deliberate abort by the caller (AbortError) is passed through unchanged.
+ * @param err - What fetch threw.
+ * @returns The error to throw.
+ */
+export function errorFromFetchFailure(err: unknown): unknown {
+  if (err instanceof OperationOutcomeError) return err;
+  const name = (err as Error | undefined)?.name;
+  if (name === 'AbortError') return err;
+  if (name === 'TimeoutError') {
+    return new FhirRequestError(outcome('timeout', 'FHIR server did not answer in time'), 504, { retryable: true });
+  }
+  const code = networkCode(err);
+  return new FhirRequestError(
+    outcome('transient', 'FHIR server could not be reached', code ? { diagnostics: code } : {}),
+    503,
+    { retryable: true },
+  );
+}
+
+function networkCode(err: unknown): string | undefined {
+  const cause = (err as { cause?: { code?: unknown } } | undefined)?.cause;
+  const code = cause?.code ?? (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : undefined;
+}
+
+const RETRYABLE_ISSUE_CODES = new Set<string>(['transient', 'timeout', 'throttled', 'lock-error', 'conflict']);
+
+/**
+ * Whether the queue should retry after this error.
+ * FhirRequestError says so itself; another OperationOutcomeError when it is transient (429/503/504, or
+ * issue code transient/timeout/throttled/lock-error/conflict); medplum's own OperationOutcomeError by its
+ * issue code; timeouts, aborts and connection failures are retryable; anything else (a bug, bad input) is not.
+ * @param err - Anything thrown.
+ * @returns True when retrying may succeed.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof FhirRequestError) return err.retryable;
+  if (err instanceof OperationOutcomeError) {
+    return (
+      [429, 503, 504].includes(err.status) || (err.outcome.issue ?? []).some((i) => RETRYABLE_ISSUE_CODES.has(i.code))
+    );
+  }
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { name?: unknown; message?: unknown; outcome?: OperationOutcome; cause?: unknown };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
+  if (e.outcome?.resourceType === 'OperationOutcome') {
+    return (e.outcome.issue ?? []).some((i) => RETRYABLE_ISSUE_CODES.has(i.code));
+  }
+  if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
+  return networkCode(err) !== undefined && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(networkCode(err) as string);
+}
+
+/**
+ * The Retry-After the server asked for, when the error carries one.
+ * @param err - Anything thrown.
+ * @returns Milliseconds, or undefined.
+ */
+export function retryAfterMs(err: unknown): number | undefined {
+  return err instanceof FhirRequestError ? err.retryAfterMs : undefined;
+}

@@ -1,0 +1,225 @@
+/**
+ * Reads everything one assessment needs about a patient, in one batch request when the server has batch:
+ * the Patient, its Observations, ImagingStudies, MedicationAdministrations (with their Medications),
+ * BodyStructures, and Flags (the adapter's own earlier Flags are superseded, clinician-inactivated ones respected).
+ * Searches with more pages are followed through their `next` links. Without batch, the same requests are
+ * made one by one. Resources are returned deduplicated by type/id, the Patient first.
+ * https://hl7.org/fhir/R4/http.html#transaction (batch), https://hl7.org/fhir/R4/search.html#paging
+ */
+import type { MedplumClient } from '@medplum/core';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { logger } from '../logging.ts';
+import type { Capabilities } from './capabilities.ts';
+import { fhirBaseUrlOf } from './client-factory.ts';
+import { errorForStatus, FhirRequestError } from './http-error.ts';
+import { badRequest, OperationOutcomeError, outcome } from './outcomes.ts';
+
+/** The Patient does not exist (404) or was deleted (410): the worker has nothing to do. */
+export class PatientNotFoundError extends OperationOutcomeError {
+  readonly patientId: string;
+
+  constructor(patientId: string) {
+    super(outcome('not-found', 'Patient not found', { diagnostics: `Patient/${patientId}` }), 404);
+    this.name = 'PatientNotFoundError';
+    this.patientId = patientId;
+  }
+}
+
+/**
+ * @param err - Anything thrown.
+ * @returns True when the error means the patient does not exist (nothing to assess).
+ */
+export function isPatientNotFound(err: unknown): err is PatientNotFoundError {
+  return err instanceof PatientNotFoundError;
+}
+
+/** Upper bound on pages followed per search, against servers whose `next` links never end. */
+export const MAX_PAGES_PER_SEARCH = 100;
+
+const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+/** Searches whose failure with a 4xx is tolerated (resource type often unsupported); the rest are required. */
+const OPTIONAL_SEARCHES = new Set(['BodyStructure']);
+
+/**
+ * The relative request URLs of a patient's context read, in batch order (the Patient read first).
+ * @param patientId - The Patient id.
+ * @returns The URLs.
+ */
+export function contextRequestUrls(patientId: string): string[] {
+  const ref = `Patient/${encodeURIComponent(patientId)}`;
+  return [
+    ref,
+    `Observation?subject=${ref}&_count=1000`,
+    `ImagingStudy?subject=${ref}&_count=1000`,
+    `MedicationAdministration?subject=${ref}&_include=MedicationAdministration:medication&_count=1000`,
+    `BodyStructure?patient=${ref}&_count=1000`,
+    `Flag?subject=${ref}&_count=1000`,
+  ];
+}
+
+const STATUSES_MEANING_NO_BATCH = new Set([400, 403, 404, 405, 415, 422, 501]);
+
+/**
+ * Reads the patient's context.
+ * @param client - The FHIR client (from createFhirClient).
+ * @param patientId - The Patient id (`Patient/` prefix allowed).
+ * @param caps - The server's capabilities (batch decides one request or several).
+ * @returns The resources, deduplicated by type/id, the Patient first.
+ * @throws PatientNotFoundError when the Patient is gone; FhirRequestError for failed requests (see isRetryable).
+ */
+export async function readPatientContext(
+  client: MedplumClient,
+  patientId: string,
+  caps: Pick<Capabilities, 'batch'>,
+): Promise<Resource[]> {
+  const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
+  if (!PATIENT_ID.test(id)) throw badRequest('Invalid Patient id', ['patientId']);
+
+  const base = fhirBaseUrlOf(client);
+  const urls = contextRequestUrls(id);
+  let results: Result[] | undefined;
+  let mode = 'batch';
+  if (caps.batch) {
+    try {
+      results = await readAsBatch(client, base, urls);
+    } catch (err) {
+      if (!(err instanceof FhirRequestError && STATUSES_MEANING_NO_BATCH.has(err.status))) throw err;
+      logger.info({ status: err.status }, 'FHIR server refused the batch; reading one request at a time');
+    }
+  }
+  if (!results) {
+    mode = 'individual';
+    results = await Promise.all(urls.map((url) => readOne(client, base, url)));
+  }
+
+  const resources: Resource[] = [];
+  let pages = 0;
+  for (const [index, result] of results.entries()) {
+    const url = urls[index] as string;
+    if (result.status >= 400 || !result.resource) {
+      if (index === 0 && (result.status === 404 || result.status === 410)) throw new PatientNotFoundError(id);
+      const type = url.split('?')[0] as string;
+      if (index > 0 && result.status < 500 && result.status !== 429 && OPTIONAL_SEARCHES.has(type)) {
+        logger.warn({ patientId: id, resourceType: type, status: result.status }, 'Context search failed; skipped');
+        continue;
+      }
+      throw errorForStatus(result.status >= 400 ? result.status : 502, { serverOutcome: result.outcome });
+    }
+    if (index === 0) {
+      resources.push(result.resource);
+      continue;
+    }
+    const bundle = result.resource as Bundle;
+    if (bundle.resourceType !== 'Bundle') throw errorForStatus(502);
+    const searched = await collectPages(client, base, bundle);
+    pages += searched.pages;
+    resources.push(...searched.resources);
+  }
+
+  const deduped = dedupe(resources);
+  logger.debug({ patientId: id, mode, resources: deduped.length, pages }, 'Patient context read');
+  return deduped;
+}
+
+interface Result {
+  status: number;
+  resource?: Resource;
+  outcome?: OperationOutcome;
+}
+
+function statusOf(entry: BundleEntry | undefined): number {
+  const status = Number.parseInt(entry?.response?.status ?? '', 10);
+  return Number.isFinite(status) ? status : 0;
+}
+
+async function readAsBatch(client: MedplumClient, base: string, urls: string[]): Promise<Result[]> {
+  const request: Bundle = {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: urls.map((url) => ({ request: { method: 'GET', url } })),
+  };
+  const response = await client.post<Bundle>(base, request, 'application/fhir+json');
+  const entries = response?.entry ?? [];
+  if (response?.resourceType !== 'Bundle' || entries.length !== urls.length) {
+    throw new FhirRequestError(outcome('processing', 'FHIR server batch response malformed'), 502, {
+      retryable: false,
+    });
+  }
+  return entries.map((entry) => {
+    const resource = entry.resource;
+    const status = statusOf(entry) || (resource ? 200 : 0);
+    const oo = entry.response?.outcome ?? (resource?.resourceType === 'OperationOutcome' ? resource : undefined);
+    return status >= 400 || resource?.resourceType === 'OperationOutcome'
+      ? { status: status >= 400 ? status : 502, outcome: oo }
+      : { status, resource };
+  });
+}
+
+async function readOne(client: MedplumClient, base: string, url: string): Promise<Result> {
+  try {
+    const resource = await client.get<Resource>(`${base}/${url}`);
+    return { status: 200, resource };
+  } catch (err) {
+    if (err instanceof FhirRequestError && err.status < 500 && err.status !== 429 && !err.retryable) {
+      return { status: err.status, outcome: err.serverOutcome };
+    }
+    throw err;
+  }
+}
+
+function nextLink(bundle: Bundle, base: string): string | undefined {
+  const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+  if (!next) return undefined;
+  return URL.canParse(next) ? next : new URL(next, `${base}/`).toString();
+}
+
+async function collectPages(
+  client: MedplumClient,
+  base: string,
+  first: Bundle,
+): Promise<{ resources: Resource[]; pages: number }> {
+  const resources: Resource[] = [];
+  const seen = new Set<string>();
+  let bundle: Bundle | undefined = first;
+  let pages = 0;
+  while (bundle) {
+    for (const entry of bundle.entry ?? []) {
+      if (entry.resource && entry.resource.resourceType !== 'OperationOutcome' && entry.search?.mode !== 'outcome') {
+        resources.push(entry.resource);
+      }
+    }
+    const next = nextLink(bundle, base);
+    if (!next || seen.has(next)) break;
+    if (pages >= MAX_PAGES_PER_SEARCH) {
+      logger.warn({ pages }, 'Search paging stopped at the page limit');
+      break;
+    }
+    seen.add(next);
+    pages++;
+    bundle = await client.get<Bundle>(next);
+  }
+  return { resources, pages };
+}
+
+function versionOf(resource: Resource): number {
+  const version = Number(resource.meta?.versionId);
+  if (Number.isFinite(version)) return version;
+  const updated = Date.parse(resource.meta?.lastUpdated ?? '');
+  return Number.isFinite(updated) ? updated : 0;
+}
+
+function dedupe(resources: Resource[]): Resource[] {
+  const byKey = new Map<string, Resource>();
+  const anonymous: Resource[] = [];
+  for (const resource of resources) {
+    if (!resource.id) {
+      anonymous.push(resource);
+      continue;
+    }
+    const key = `${resource.resourceType}/${resource.id}`;
+    const existing = byKey.get(key);
+    if (!existing || versionOf(resource) > versionOf(existing)) byKey.set(key, resource);
+  }
+  return [...byKey.values(), ...anonymous];
+}

@@ -1,0 +1,292 @@
+/**
+ * The service's own database: PostgreSQL when `DATABASE_URL` is set, otherwise embedded PGlite persisted
+ * under `${DATA_DIR}/pglite` (contract section 5). One handle serves the job queue (pg-boss) and the state
+ * store; everything lives in one schema (default `irecist`), so a test can isolate itself with its own schema.
+ *
+ * PGlite is single-connection WASM PostgreSQL. pg-boss 12 supports it natively: its `fromPglite` adapter with
+ * `backend: 'pglite'` (multi-statement blocks go through `exec()` as one atomic call, an aborted transaction is
+ * rolled back before the next statement, LISTEN/NOTIFY works in-process), and PGlite itself serialises every
+ * query and transaction behind one mutex. A PGlite data directory must be opened by one process only; a lock
+ * file (`pglite.lock`, holding the owner's pid) enforces that.
+ * https://pgboss.io/database-backends
+ */
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { ConstructorOptions } from 'pg-boss';
+import { fromPglite } from 'pg-boss';
+import { OperationOutcomeError, outcome } from '../fhir/outcomes.ts';
+import { logger } from '../logging.ts';
+
+export const DEFAULT_SCHEMA = 'irecist';
+const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+const PING_TIMEOUT_MS = 2_000;
+
+export type DatabaseKind = 'postgres' | 'pglite';
+
+/** The connection part of pg-boss's constructor options for this database. */
+export type BossConnectionOptions = Pick<
+  ConstructorOptions,
+  'connectionString' | 'schema' | 'max' | 'application_name' | 'db' | 'backend'
+>;
+
+export interface Database {
+  readonly kind: DatabaseKind;
+  /** The schema holding pg-boss's tables and `irecist_state`; a safe identifier, usable unquoted in SQL. */
+  readonly schema: string;
+  /** Runs one statement with `$n` parameters. */
+  query<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: T[] }>;
+  /** pg-boss constructor options that connect a new PgBoss instance to this database. */
+  bossConnection(options?: { poolSize?: number }): BossConnectionOptions;
+  /** For /readyz: true when a trivial query answers within the timeout. Never throws. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  /** Registers work to run before the connection closes (job queues stop themselves). Returns an unregister function. */
+  beforeClose(hook: () => Promise<void>): () => void;
+  /** Runs the beforeClose hooks, then closes the pool or PGlite (and releases the data directory). Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL connection string; unset = embedded PGlite. */
+  databaseUrl?: string;
+  /** DATA_DIR; PGlite lives in `${dataDir}/pglite`. */
+  dataDir: string;
+  /** Schema for all of the adapter's tables. Default `irecist`. */
+  schema?: string;
+  /** Size of the state-store pool (PostgreSQL only). Default 4. */
+  poolSize?: number;
+}
+
+const databaseUnavailable = (diagnostics?: string): OperationOutcomeError =>
+  new OperationOutcomeError(outcome('transient', 'Database unavailable', { diagnostics }));
+
+/**
+ * Opens the database and creates the schema and the `irecist_state` table if needed.
+ * Throws OperationOutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
+ * by another process, `transient` when PostgreSQL cannot be reached.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const schema = options.schema ?? DEFAULT_SCHEMA;
+  if (!SCHEMA_PATTERN.test(schema)) {
+    throw new OperationOutcomeError(outcome('invalid', 'Invalid database schema name', { expression: ['schema'] }));
+  }
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, schema, options.poolSize ?? 4)
+    : openPglite(resolve(options.dataDir), schema);
+}
+
+function migrationSql(schema: string): string[] {
+  return [
+    `CREATE SCHEMA IF NOT EXISTS ${schema}`,
+    `CREATE TABLE IF NOT EXISTS ${schema}.irecist_state (
+      key text PRIMARY KEY,
+      value jsonb NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now()
+    )`,
+  ];
+}
+
+interface Closer {
+  beforeClose(hook: () => Promise<void>): () => void;
+  runHooks(): Promise<void>;
+}
+
+function closeHooks(): Closer {
+  const hooks = new Set<() => Promise<void>>();
+  return {
+    beforeClose(hook) {
+      hooks.add(hook);
+      return () => hooks.delete(hook);
+    },
+    async runHooks() {
+      const pending = [...hooks];
+      hooks.clear();
+      const results = await Promise.allSettled(pending.map((hook) => hook()));
+      const failed = results.filter((r) => r.status === 'rejected').length;
+      if (failed) logger.warn({ failed }, 'Database close hooks failed');
+    },
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((done) => {
+    timer = setTimeout(() => done(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+async function openPostgres(connectionString: string, schema: string, poolSize: number): Promise<Database> {
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    application_name: 'irecist-adapter',
+    connectionTimeoutMillis: 10_000,
+  });
+  pool.on('error', (err) => logger.warn({ code: errorCode(err) }, 'Idle database connection failed'));
+
+  const migrate = async (): Promise<void> => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`irecist_state:${schema}`]);
+      for (const statement of migrationSql(schema)) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+  try {
+    try {
+      await migrate();
+    } catch (err) {
+      // pg-boss creates the same schema under its own lock; a simultaneous start elsewhere can race us once.
+      if (!['23505', '42P06', '42P07'].includes(errorCode(err) ?? '')) throw err;
+      await migrate();
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    logger.error({ code: errorCode(err) }, 'Database open failed');
+    throw databaseUnavailable(errorCode(err));
+  }
+
+  const hooks = closeHooks();
+  let closing: Promise<void> | undefined;
+  logger.info({ kind: 'postgres', schema }, 'Database opened');
+  return {
+    kind: 'postgres',
+    schema,
+    async query<T>(text: string, values?: unknown[]) {
+      const result = await pool.query(text, values);
+      return { rows: result.rows as T[] };
+    },
+    bossConnection(options = {}) {
+      return { connectionString, schema, max: options.poolSize ?? 5, application_name: 'irecist-adapter-queue' };
+    },
+    async ping(timeoutMs = PING_TIMEOUT_MS) {
+      const ok = withTimeout(
+        pool.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+        timeoutMs,
+      );
+      return (await ok) ?? false;
+    },
+    beforeClose: hooks.beforeClose,
+    close() {
+      closing ??= (async () => {
+        await hooks.runHooks();
+        await pool.end();
+        logger.info({ kind: 'postgres', schema }, 'Database closed');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Data directories opened by this process, so a second open in the same process is refused too. */
+const openDirectories = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errorCode(err) === 'EPERM';
+  }
+}
+
+/** Takes `${dir}/pglite.lock` (exclusive create, holding our pid); a lock left by a dead process is taken over. */
+async function lockDirectory(dir: string): Promise<() => Promise<void>> {
+  const lockPath = join(dir, 'pglite.lock');
+  const inUse = (): OperationOutcomeError =>
+    new OperationOutcomeError(outcome('conflict', 'Data directory is in use by another process'));
+  if (openDirectories.has(dir)) throw inUse();
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(lockPath, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      openDirectories.add(dir);
+      return async () => {
+        openDirectories.delete(dir);
+        await rm(lockPath, { force: true });
+      };
+    } catch (err) {
+      if (errorCode(err) !== 'EEXIST') throw err;
+      const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) throw inUse();
+      logger.warn({ pid: owner }, 'Stale data directory lock taken over');
+      await rm(lockPath, { force: true });
+    }
+  }
+  throw inUse();
+}
+
+async function openPglite(dataDir: string, schema: string): Promise<Database> {
+  await mkdir(dataDir, { recursive: true });
+  const release = await lockDirectory(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(join(dataDir, 'pglite'));
+    await pglite.exec(migrationSql(schema).join(';\n'));
+  } catch (err) {
+    await release();
+    if (err instanceof OperationOutcomeError) throw err;
+    logger.error({ code: errorCode(err) }, 'Database open failed');
+    throw databaseUnavailable(errorCode(err));
+  }
+
+  const hooks = closeHooks();
+  let closing: Promise<void> | undefined;
+  logger.info({ kind: 'pglite', schema }, 'Database opened');
+  return {
+    kind: 'pglite',
+    schema,
+    async query<T>(text: string, values?: unknown[]) {
+      const result = await pglite.query<T>(text, values);
+      return { rows: result.rows };
+    },
+    bossConnection() {
+      return { db: fromPglite(pglite), backend: 'pglite', schema };
+    },
+    async ping(timeoutMs = PING_TIMEOUT_MS) {
+      if (pglite.closed) return false;
+      const ok = withTimeout(
+        pglite.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+        timeoutMs,
+      );
+      return (await ok) ?? false;
+    },
+    beforeClose: hooks.beforeClose,
+    close() {
+      closing ??= (async () => {
+        await hooks.runHooks();
+        try {
+          await pglite.close();
+        } finally {
+          await release();
+        }
+        logger.info({ kind: 'pglite', schema }, 'Database closed');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * A small durable key/value store in the service's database (`${schema}.irecist_state`, created by openDatabase):
+ * polling checkpoints, the last Backport event number per subscription. Values are JSON.
+ */
+import { badRequest } from '../fhir/outcomes.ts';
+import type { Database } from './database.ts';
+
+export interface StateStore {
+  /** The stored value, or undefined when the key was never set (or was deleted). */
+  get(key: string): Promise<unknown | undefined>;
+  /** Stores a JSON-serialisable value; `undefined` deletes the key. Durable when it resolves. */
+  set(key: string, value: unknown): Promise<void>;
+}
+
+const MAX_KEY_LENGTH = 256;
+
+export function createStateStore(db: Database): StateStore {
+  const table = `${db.schema}.irecist_state`;
+  const checkKey = (key: string): void => {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+      throw badRequest('Invalid state key', ['key']);
+    }
+  };
+  return {
+    async get(key) {
+      checkKey(key);
+      const { rows } = await db.query<{ value: unknown }>(`SELECT value FROM ${table} WHERE key = $1`, [key]);
+      return rows[0]?.value;
+    },
+    async set(key, value) {
+      checkKey(key);
+      if (value === undefined) {
+        await db.query(`DELETE FROM ${table} WHERE key = $1`, [key]);
+        return;
+      }
+      const json = JSON.stringify(value);
+      if (json === undefined) throw badRequest('State value is not JSON', ['value']);
+      // Bound as text and cast, so neither driver re-encodes the JSON (pg would turn arrays into PostgreSQL arrays).
+      await db.query(
+        `INSERT INTO ${table} (key, value, updated_at) VALUES ($1, $2::text::jsonb, now())
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
+        [key, json],
+      );
+    },
+  };
+}

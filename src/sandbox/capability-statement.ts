@@ -1,0 +1,95 @@
+/**
+ * The sandbox's CapabilityStatement (`GET /metadata`): every R4 resource type with the interactions the
+ * sandbox implements, the search parameters its matcher can answer, batch + transaction at system level, and
+ * rest-hook Subscriptions (R4 has no element for channel types, so it is said in an extension and in the
+ * documentation of the Subscription resource entry).
+ * https://hl7.org/fhir/R4/capabilitystatement.html
+ */
+import { getResourceTypes, globalSchema } from '@medplum/core';
+import type {
+  CapabilityStatement,
+  CapabilityStatementRestResource,
+  CapabilityStatementRestResourceSearchParam,
+} from '@medplum/fhirtypes';
+
+/** Extension on rest.resource[Subscription] listing the supported channel types (valueCode, repeated). */
+export const SUBSCRIPTION_CHANNEL_TYPE_EXTENSION =
+  'https://irecist-adapter.dev/fhir/StructureDefinition/capabilitystatement-subscription-channel-type';
+
+const RESOURCE_INTERACTIONS = [
+  'read',
+  'vread',
+  'update',
+  'patch',
+  'delete',
+  'history-instance',
+  'create',
+  'search-type',
+] as const;
+
+const SEARCHABLE_TYPES = new Set(['token', 'reference', 'string', 'uri', 'date']);
+
+export interface SoftwareInfo {
+  readonly name: string;
+  readonly version: string;
+}
+
+export function buildCapabilityStatement(baseUrl: string, software: SoftwareInfo): CapabilityStatement {
+  const resource = getResourceTypes()
+    .sort()
+    .map((type): CapabilityStatementRestResource => {
+      const entry: CapabilityStatementRestResource = {
+        type,
+        interaction: RESOURCE_INTERACTIONS.map((code) => ({ code })),
+        versioning: 'versioned-update',
+        readHistory: true,
+        updateCreate: true,
+        conditionalCreate: true,
+        conditionalRead: 'not-supported',
+        conditionalUpdate: true,
+        conditionalDelete: 'single',
+        referencePolicy: ['literal', 'local'],
+        searchInclude: ['*'],
+        searchRevInclude: ['*'],
+        searchParam: searchParams(type),
+      };
+      if (type === 'Subscription') {
+        entry.documentation =
+          'Channel type rest-hook, Medplum style: POST of the resource (or {} on delete) with X-Medplum-Subscription, ' +
+          'X-Medplum-Interaction, X-Medplum-Deleted-Resource and X-Signature headers.';
+        entry.extension = [{ url: SUBSCRIPTION_CHANNEL_TYPE_EXTENSION, valueCode: 'rest-hook' }];
+      }
+      return entry;
+    });
+
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: new Date().toISOString(),
+    kind: 'instance',
+    software: { name: software.name, version: software.version },
+    implementation: { description: 'irecist-adapter embedded sandbox FHIR server', url: baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json', 'json'],
+    rest: [
+      {
+        mode: 'server',
+        documentation: 'In-memory FHIR R4 sandbox; data is lost on restart.',
+        interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        resource,
+      },
+    ],
+  };
+}
+
+function searchParams(resourceType: string): CapabilityStatementRestResourceSearchParam[] {
+  const params = globalSchema.types[resourceType]?.searchParams ?? {};
+  return Object.entries(params)
+    .filter(([, p]) => SEARCHABLE_TYPES.has(p.type) && p.expression)
+    .map(([name, p]) => ({
+      name,
+      definition: p.url,
+      type: p.type as CapabilityStatementRestResourceSearchParam['type'],
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}

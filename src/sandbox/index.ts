@@ -1,0 +1,88 @@
+/**
+ * The embedded sandbox FHIR R4 server (contract §3-4): with no FHIR_BASE_URL, `serve` mounts `router` at
+ * /fhir/R4. It stores resources in memory, answers the FHIR REST API (read, vread, search, create, update,
+ * conditional create/update/delete, patch, delete, history, batch, transaction, /metadata) and notifies
+ * rest-hook Subscriptions the way Medplum does, so the adapter can subscribe to it like to a real server.
+ *
+ *   const sandbox = createSandbox({ baseUrl: 'http://127.0.0.1:8080/fhir/R4' });
+ *   app.use('/fhir/R4', sandbox.router);
+ *   ...
+ *   await sandbox.waitForIdle(); // all notifications delivered or given up
+ *   await sandbox.close();
+ */
+import { FhirRouter } from '@medplum/fhir-router';
+import type { Router } from 'express';
+import type { Logger } from '../logging.ts';
+import { logger as rootLogger } from '../logging.ts';
+import { buildCapabilityStatement } from './capability-statement.ts';
+import { ensureR4Definitions } from './definitions.ts';
+import { SandboxRepository } from './memory-store.ts';
+import { currentRequestContext } from './request-context.ts';
+import { createSandboxRouter } from './sandbox-router.ts';
+import type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
+import { SubscriptionNotifier } from './subscription-notifier.ts';
+
+export { medplumSignature, verifyMedplumSignature } from './medplum-signature.ts';
+export type { WriteEvent, WriteInteraction } from './memory-store.ts';
+export { SandboxRepository } from './memory-store.ts';
+export type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
+
+export interface SandboxOptions {
+  /** Public URL of the sandbox's FHIR base, i.e. where `router` is mounted (used in fullUrl, Location, links). */
+  readonly baseUrl: string;
+  readonly logger?: Logger;
+  /** Validate written resources against the base R4 StructureDefinitions (default true). */
+  readonly validate?: boolean;
+  /** Largest accepted request body (default '50mb'). */
+  readonly bodyLimit?: string | number;
+  /** Notification retry and concurrency tuning (tests shorten the retry delay). */
+  readonly notifications?: NotifierTuning;
+  /** Reported in the CapabilityStatement's `software`. */
+  readonly software?: { readonly name: string; readonly version: string };
+}
+
+export interface Sandbox {
+  /** Express router serving the FHIR API; mount it at the path of `baseUrl` (normally /fhir/R4). */
+  readonly router: Router;
+  /** The store behind the router; direct writes notify Subscriptions too (immediately). */
+  readonly repo: SandboxRepository;
+  readonly baseUrl: string;
+  /** Notification counters (delivered, failed, attempts). */
+  readonly notificationStats: NotifierStats;
+  /** Resolves when no notification is pending, waiting for a retry, or in flight. */
+  waitForIdle(): Promise<void>;
+  /** Stops notifications (aborting those in flight and pending retries); the router keeps answering. */
+  close(): Promise<void>;
+}
+
+/** Creates the sandbox FHIR server. Loads the R4 definitions into @medplum/core on first use (~0.4 s). */
+export function createSandbox(options: SandboxOptions): Sandbox {
+  ensureR4Definitions();
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const logger = (options.logger ?? rootLogger).child({ component: 'sandbox' });
+  const repo = new SandboxRepository({ baseUrl, validate: options.validate });
+  const notifier = new SubscriptionNotifier({ store: repo, logger, ...options.notifications });
+  repo.onCommit((events) => {
+    const context = currentRequestContext();
+    context?.events.push(...events);
+    notifier.enqueue(events, context?.answered);
+  });
+  const router = createSandboxRouter({
+    repo,
+    fhirRouter: new FhirRouter(),
+    capabilityStatement: buildCapabilityStatement(
+      baseUrl,
+      options.software ?? { name: 'irecist-adapter sandbox', version: '0.1.0' },
+    ),
+    logger,
+    bodyLimit: options.bodyLimit,
+  });
+  return {
+    router,
+    repo,
+    baseUrl,
+    notificationStats: notifier.stats,
+    waitForIdle: () => notifier.waitForIdle(),
+    close: () => notifier.close(),
+  };
+}

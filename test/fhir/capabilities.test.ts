@@ -1,0 +1,94 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clearCapabilitiesCache, parseCapabilities, readCapabilities } from '../../src/fhir/capabilities.ts';
+import { createFhirClient } from '../../src/fhir/client-factory.ts';
+import { backportNoBatch, hapiLike, medplumLike } from './capability-fixtures.ts';
+import { type Loopback, startLoopback } from './loopback.ts';
+
+describe('parseCapabilities', () => {
+  it('reads a Medplum-like CapabilityStatement', () => {
+    expect(parseCapabilities(medplumLike)).toEqual({
+      batch: true,
+      transaction: true,
+      restHook: true,
+      backportTopics: false,
+      software: 'medplum',
+      conditionalUpdate: true,
+      conditionalCreate: true,
+    });
+  });
+
+  it('reads a HAPI-like CapabilityStatement (transaction declared, batch implied)', () => {
+    expect(parseCapabilities(hapiLike)).toEqual({
+      batch: true,
+      transaction: true,
+      restHook: true,
+      backportTopics: false,
+      software: 'hapi',
+      conditionalUpdate: true,
+      conditionalCreate: true,
+    });
+  });
+
+  it('recognises the Subscriptions Backport IG and missing batch/transaction', () => {
+    expect(parseCapabilities(backportNoBatch)).toEqual({
+      batch: false,
+      transaction: false,
+      restHook: true,
+      backportTopics: true,
+      software: 'other',
+      conditionalUpdate: false,
+      conditionalCreate: false,
+    });
+  });
+
+  it('assumes nothing of an empty statement', () => {
+    expect(parseCapabilities({ resourceType: 'CapabilityStatement' } as never)).toEqual({
+      batch: false,
+      transaction: false,
+      restHook: false,
+      backportTopics: false,
+      software: undefined,
+      conditionalUpdate: false,
+      conditionalCreate: false,
+    });
+  });
+
+  it('needs conditional update on every type the adapter updates', () => {
+    const cs = structuredClone(hapiLike);
+    const flag = cs.rest?.[0]?.resource?.find((r) => r.type === 'Flag');
+    if (flag) flag.conditionalUpdate = false;
+    expect(parseCapabilities(cs).conditionalUpdate).toBe(false);
+  });
+});
+
+describe('readCapabilities', () => {
+  let server: Loopback;
+  beforeEach(async () => {
+    clearCapabilitiesCache();
+    server = await startLoopback(() => ({ json: hapiLike }));
+  });
+  afterEach(() => server.close());
+
+  it('GETs metadata once per process and base URL', async () => {
+    const config = {
+      port: 0,
+      fhir: { baseUrl: `${server.url}/fhir`, timeoutMs: 5000, auth: { mode: 'none' as const } },
+    };
+    const a = await readCapabilities(createFhirClient(config));
+    const b = await readCapabilities(createFhirClient(config));
+    expect(a).toBe(b);
+    expect(a.software).toBe('hapi');
+    expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /fhir/metadata']);
+  });
+
+  it('does not cache a failure', async () => {
+    server.handle(() => ({ status: 503 }));
+    const client = createFhirClient({
+      port: 0,
+      fhir: { baseUrl: `${server.url}/fhir`, timeoutMs: 5000, auth: { mode: 'none' } },
+    });
+    await expect(readCapabilities(client)).rejects.toMatchObject({ status: 503, retryable: true });
+    server.handle(() => ({ json: medplumLike }));
+    await expect(readCapabilities(client)).resolves.toMatchObject({ software: 'medplum' });
+  });
+});
