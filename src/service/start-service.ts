@@ -9,7 +9,7 @@ import type { MedplumClient } from '@medplum/core';
 import express from 'express';
 import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
-import { createFhirClient } from '../fhir/client-factory.ts';
+import { createFhirClient, type FetchFn } from '../fhir/client-factory.ts';
 import { isRetryable } from '../fhir/write-results.ts';
 import type { EventNumberTracker } from '../intake/event-number-tracker.ts';
 import type { JobIntent } from '../intake/jobs.ts';
@@ -40,6 +40,8 @@ export interface ServiceOptions {
   initialLookbackMs?: number;
   /** Database schema for the queue and state (default `irecist`; tests use their own). */
   schema?: string;
+  /** The fetch the FHIR client uses (benchmarks count round trips, fault tests inject failures). */
+  fetch?: FetchFn;
 }
 
 export interface RunningService {
@@ -108,7 +110,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
     });
   }
-  const client = createFhirClient(config, sandbox ? { baseUrl: sandbox.baseUrl } : {});
+  const client = createFhirClient(config, { ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
   const capabilities = (): Promise<Capabilities> => readCapabilities(client);
 
   const enqueue = async (jobs: readonly JobIntent[]): Promise<void> => {
