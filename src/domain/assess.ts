@@ -230,7 +230,7 @@ export function assessPatient(record: PatientRecord): Assessment {
       tp.progressingLesions = progressingLesions({
         targetSizes: target.sizes,
         targetSizesAtNadir: nadirSizes,
-        nonTargetProgressing: nonTarget.progressing,
+        nonTargetProgressing: [...nonTarget.progressing, ...nonTarget.increased],
         newLesionsPresent: newLesions.present,
       });
       tp.oligoprogression = isOligoprogression(tp.progressingLesions);

@@ -13,7 +13,10 @@ import type { IsoDate, ProgressionCategory, RecistOverall, Tenths, TimepointResp
 export interface UpdReference {
   date: IsoDate;
   triggers: ProgressionCategory[];
+  /** Sum of the target sizes measured at the iUPD (all targets, or those measured when some were missing). */
   sod?: Tenths;
+  /** The target sizes `sod` adds up: later sums are taken over the same lesions, so like is compared with like. */
+  targetSizes: Map<string, Tenths>;
   nltSum: Tenths;
   newCount: number;
   ntProgressing: string[];
@@ -93,12 +96,29 @@ function referenceOf(f: CategoryFindings, triggers: ProgressionCategory[]): UpdR
     date: f.date,
     triggers,
     sod: f.target.sod ?? (f.target.response === 'PD' ? f.target.measuredSum : undefined),
+    targetSizes: f.target.sizes,
     nltSum: f.newLesions.nltSum,
     newCount: f.newLesions.count,
     ntProgressing: f.nonTarget.progressing,
     nlntSizes: f.newLesions.nlntSizes,
     nlntProgressing: f.newLesions.nlntProgressing,
   };
+}
+
+/**
+ * The target sum now over the lesions that made up the iUPD sum, or undefined when one of them is not measured.
+ * With every target measured at both timepoints this is simply the SOD; when the iUPD rested on the measured
+ * targets alone, a target measured again later must not count as growth.
+ */
+function comparableTargetSum(p: UpdReference, t: TargetEvaluation): Tenths | undefined {
+  if (p.sod === undefined) return undefined;
+  let total = 0;
+  for (const id of p.targetSizes.keys()) {
+    const size = t.sizes.get(id);
+    if (size === undefined) return undefined;
+    total += size;
+  }
+  return total;
 }
 
 /** Reasons the iUPD in `p` is confirmed at this timepoint (increases are cumulative against the reference). */
@@ -108,7 +128,7 @@ function confirmationReasons(p: UpdReference, f: CategoryFindings, earlyScan: bo
   if (nl.count > p.newCount) reasons.push(`${nl.count - p.newCount} additional new lesion(s) since iUPD`);
   if (earlyScan) return reasons;
   const has = (c: ProgressionCategory) => p.triggers.includes(c);
-  const sod = f.target.sod;
+  const sod = comparableTargetSum(p, f.target);
   if (has('target') && sod !== undefined && p.sod !== undefined && sod - p.sod >= 50) {
     reasons.push(`sum of diameters ${formatMm(sod)}, ${formatMm(sod - p.sod)} above the iUPD sum (${formatMm(p.sod)})`);
   }
@@ -121,6 +141,7 @@ function confirmationReasons(p: UpdReference, f: CategoryFindings, earlyScan: bo
     reasons.push(`new-lesion target sum ${formatMm(nl.nltSum)}, ${formatMm(nl.nltSum - p.nltSum)} above the iUPD sum`);
   }
   const nlntGrew =
+    nl.nlntIncreased.length > 0 ||
     nl.nlntProgressing.some((id) => !p.nlntProgressing.includes(id)) ||
     [...nl.nlntSizes].some(([id, size]) => size > (p.nlntSizes.get(id) ?? Number.POSITIVE_INFINITY));
   if (nlntGrew) reasons.push('increase in a new non-target lesion');

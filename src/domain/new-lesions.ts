@@ -56,8 +56,10 @@ export interface NewLesionEvaluation {
   nltSum: Tenths;
   /** NLNT sizes measured at this scan (for "any NLNT increase"). */
   nlntSizes: Map<string, Tenths>;
-  /** NLNT reported in unequivocal progression or further increased at this scan. */
+  /** NLNT reported in unequivocal progression at this scan. */
   nlntProgressing: string[];
+  /** NLNT reported as further increased (unequivocal or not) at this scan. */
+  nlntIncreased: string[];
 }
 
 export function evaluateNewLesions(
@@ -85,6 +87,7 @@ export function evaluateNewLesions(
   }
   const nlntSizes = new Map<string, Tenths>();
   const nlntProgressing: string[] = [];
+  const nlntIncreased: string[] = [];
   for (const l of classes.nonTargets) {
     if (!seenSet.has(l.id)) continue;
     const size = sizeOf(
@@ -93,7 +96,8 @@ export function evaluateNewLesions(
     );
     if (size !== undefined) nlntSizes.set(l.id, size);
     const s = qualitativeState(l, scan, profile);
-    if (s === 'unequivocal-progression' || s === 'increased') nlntProgressing.push(l.id);
+    if (s === 'unequivocal-progression') nlntProgressing.push(l.id);
+    if (s === 'increased') nlntIncreased.push(l.id);
   }
-  return { count: seen.length, present, nltSum, nlntSizes, nlntProgressing };
+  return { count: seen.length, present, nltSum, nlntSizes, nlntProgressing, nlntIncreased };
 }

@@ -75,7 +75,17 @@ export function evaluateTargets(
   const measuredSum = [...sizes.values()].reduce((a, b) => a + b, 0);
   const base = { measuredSum, missing, sizes };
   if (targets.length === 0) return { ...base, response: 'none', reason: 'no target lesions' };
+  // After CR, one measured target that is back is progression, whether or not the others were measured.
+  const regrown = targets.some((l) => {
+    const size = sizes.get(l.id);
+    return size !== undefined && (l.nodal ? size >= profile.normalNodeShortAxis : size > 0);
+  });
+  const afterCrProgression = {
+    response: 'PD' as const,
+    reason: 'a target reappeared or a target node grew back to 10 mm or more after complete response',
+  };
   if (missing.length > 0) {
+    if (ctx.afterCompleteResponse && regrown) return { ...base, ...afterCrProgression };
     if (meetsProgression(measuredSum, ctx.nadirSod)) {
       return {
         ...base,
@@ -89,13 +99,7 @@ export function evaluateTargets(
   const all = { ...base, sod };
   const nonNodalGone = targets.every((l) => l.nodal || sizes.get(l.id) === 0);
   const nodesNormal = targets.every((l) => !l.nodal || (sizes.get(l.id) ?? 0) < profile.normalNodeShortAxis);
-  if (ctx.afterCompleteResponse && !(nonNodalGone && nodesNormal)) {
-    return {
-      ...all,
-      response: 'PD',
-      reason: 'a target reappeared or a target node grew back to 10 mm or more after complete response',
-    };
-  }
+  if (ctx.afterCompleteResponse && regrown) return { ...all, ...afterCrProgression };
   if (meetsProgression(sod, ctx.nadirSod)) {
     return { ...all, response: 'PD', reason: 'sum of diameters at least 20% and 5 mm above nadir' };
   }
@@ -131,15 +135,16 @@ export function qualitativeState(lesion: Lesion, scan: Scan, profile: CriteriaPr
 export interface NonTargetEvaluation {
   response: NonTargetResponse;
   states: Map<string, QualitativeState | undefined>;
-  /** Lesions in unequivocal progression (or further increased) at this scan. */
+  /** Lesions in unequivocal progression at this scan (RECIST 1.1 non-target PD). */
   progressing: string[];
   /** Lesions reported as further increased since the previous assessment. */
   increased: string[];
 }
 
 /**
- * Non-target: all absent = CR; any unequivocal progression (or a further increase) = PD; any not assessed = NE;
- * else non-CR/non-PD.
+ * Non-target: all absent = CR; any unequivocal progression = PD; any not assessed = NE; else non-CR/non-PD.
+ * A lesion reported as `increased` is present (non-PD) here: a further increase, unequivocal or not, matters only
+ * when it confirms a pending non-target iUPD (irecist.ts).
  */
 export function evaluateNonTargets(
   nonTargets: readonly Lesion[],
@@ -148,9 +153,7 @@ export function evaluateNonTargets(
 ): NonTargetEvaluation {
   const states = new Map(nonTargets.map((l) => [l.id, qualitativeState(l, scan, profile)] as const));
   const values = [...states.values()];
-  const progressing = [...states]
-    .filter(([, s]) => s === 'unequivocal-progression' || s === 'increased')
-    .map(([id]) => id);
+  const progressing = [...states].filter(([, s]) => s === 'unequivocal-progression').map(([id]) => id);
   const increased = [...states].filter(([, s]) => s === 'increased').map(([id]) => id);
   const response: NonTargetResponse =
     nonTargets.length === 0

@@ -8,7 +8,8 @@
  * - one key never runs twice at the same moment, across every process on the database (the `stately` unique
  *   index on running jobs, and fetches skip keys that are running); a job enqueued while its key runs waits for it.
  * - a failed job is retried (`retry.attempts` in all, `delaySeconds * 2^n` with jitter, capped at
- *   `maxDelaySeconds`), then dead-lettered; `replayDeadLetters` puts it back with fresh attempts.
+ *   `maxDelaySeconds`), then dead-lettered; `replayDeadLetters` puts it back with fresh attempts. A job that fails
+ *   while another job of its key waits for a retry is folded into that retry (pg-boss would dead-letter it at once).
  * - a running job whose process died is failed and retried after `heartbeatSeconds` without a heartbeat
  *   (or after `jobTimeoutSeconds`); its handler's `signal` is aborted if that happens while it still runs.
  * https://pgboss.io/api/queues https://pgboss.io/api/workers

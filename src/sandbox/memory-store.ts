@@ -179,10 +179,10 @@ export class SandboxRepository extends FhirRepository {
     validateResourceType(resource.resourceType);
     const id = options?.assignedId && resource.id ? resource.id : this.generateId();
     checkId(id);
+    const incoming = await this.prepare({ ...resource, id });
     if (this.versions(resource.resourceType, id)?.length) {
       throw new OperationOutcomeError(badRequest('Assigned ID is already in use', `${resource.resourceType}.id`));
     }
-    const incoming = await this.prepare({ ...resource, id });
     return (await this.writeVersion(incoming, 'create', undefined)) as WithId<T>;
   }
 
@@ -192,12 +192,13 @@ export class SandboxRepository extends FhirRepository {
       throw new OperationOutcomeError(badRequest('Missing id', `${resource.resourceType}.id`));
     }
     checkId(resource.id);
+    const incoming = await this.prepare(resource);
+    // No await from here to the write: the check and the write are atomic.
     const existing = this.current(resource.resourceType, resource.id);
     if (options?.ifMatch) {
       if (!existing) throw new OperationOutcomeError(notFound);
       if (existing.meta?.versionId !== options.ifMatch) throw new OperationOutcomeError(preconditionFailed);
     }
-    const incoming = await this.prepare(resource);
     if (existing && sameContent(existing, incoming)) {
       this.record({ interaction: 'unchanged', resource: existing, previous: existing });
       return deepClone(existing) as WithId<T>;
@@ -241,7 +242,7 @@ export class SandboxRepository extends FhirRepository {
     }
     this.pushUndo(resourceType, id, versions.length);
     versions.push({ versionId: this.generateId(), lastUpdated: this.nextTimestamp(), interaction: 'delete' });
-    await this.index.expungeResource(resourceType, id);
+    await this.mirror(resourceType, id);
     this.record({ interaction: 'delete', resource: last.resource, previous: last.resource });
   }
 

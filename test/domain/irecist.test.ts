@@ -51,6 +51,10 @@ describe('iUPD: RECIST 1.1 PD in any category, with the reference recorded', () 
       date: '2026-02-16',
       triggers: ['target'],
       sod: 1200,
+      targetSizes: new Map([
+        ['L1', 700],
+        ['L2', 500],
+      ]),
       nltSum: 0,
       newCount: 0,
       ntProgressing: [],
@@ -227,6 +231,33 @@ describe('iCPD: confirmation against the iUPD reference', () => {
       sizes: [BASE, BASE, UPD],
       qualitative: [{ NT1: 'present' }, { NT1: 'unequivocal-progression' }, { NT1: 'unequivocal-progression' }],
       expected: ['iUPD', 'iCPD'],
+    },
+  ])('$name', (row) => {
+    expect(run(row)).toEqual(row.expected);
+  });
+
+  // The iUPD rested on the measured targets alone (L2 not measured): later sums are compared over the same
+  // lesions, so L2 being measured again is not growth.
+  it.each<Row>([
+    {
+      name: 'iUPD on measured targets alone; the missing target measured again (smaller) is not +5 mm',
+      sizes: [BASE, { L1: 120 }, { L1: 120, L2: 45 }],
+      expected: ['iUPD', 'iUPD'],
+    },
+    {
+      name: 'iUPD on measured targets alone; the same lesions +5.0 mm confirm',
+      sizes: [BASE, { L1: 120 }, { L1: 125 }],
+      expected: ['iUPD', 'iCPD'],
+    },
+    {
+      name: 'iUPD on measured targets alone; the same lesions +4.9 mm do not',
+      sizes: [BASE, { L1: 120 }, { L1: 124.9, L2: 50 }],
+      expected: ['iUPD', 'iUPD'],
+    },
+    {
+      name: 'complete iUPD sum; a target missing later cannot confirm by size',
+      sizes: [BASE, UPD, { L1: 90 }],
+      expected: ['iUPD', 'iUPD'],
     },
   ])('$name', (row) => {
     expect(run(row)).toEqual(row.expected);
@@ -647,10 +678,17 @@ describe('irecistStep (unit)', () => {
   ): NonTargetEvaluation => ({
     response,
     states: new Map(states),
-    progressing: states.filter(([, s]) => s === 'unequivocal-progression' || s === 'increased').map(([id]) => id),
+    progressing: states.filter(([, s]) => s === 'unequivocal-progression').map(([id]) => id),
     increased: states.filter(([, s]) => s === 'increased').map(([id]) => id),
   });
-  const none: NewLesionEvaluation = { count: 0, present: [], nltSum: 0, nlntSizes: new Map(), nlntProgressing: [] };
+  const none: NewLesionEvaluation = {
+    count: 0,
+    present: [],
+    nltSum: 0,
+    nlntSizes: new Map(),
+    nlntProgressing: [],
+    nlntIncreased: [],
+  };
 
   it('is pure: the given state is not changed', () => {
     const state = { ...INITIAL_STATE };

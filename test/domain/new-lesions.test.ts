@@ -100,10 +100,10 @@ describe('evaluateNewLesions', () => {
     ]);
     const last = new Map<string, Tenths>();
     const e = built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
-    expect(e.map((x) => [x.count, x.present, x.nltSum, [...x.nlntSizes], x.nlntProgressing])).toEqual([
-      [3, ['B', 'A', 'C'], 320, [['C', 80]], []],
-      [4, ['A', 'C', 'D'], 340, [['C', 90]], ['D']],
-      [4, ['A', 'C'], 50, [], ['C']],
+    expect(e.map((x) => [x.count, x.present, x.nltSum, [...x.nlntSizes], x.nlntProgressing, x.nlntIncreased])).toEqual([
+      [3, ['B', 'A', 'C'], 320, [['C', 80]], [], []],
+      [4, ['A', 'C', 'D'], 340, [['C', 90]], ['D'], []],
+      [4, ['A', 'C'], 50, [], [], ['C']],
     ]);
   });
 
@@ -118,6 +118,7 @@ describe('evaluateNewLesions', () => {
       nltSum: 0,
       nlntSizes: new Map(),
       nlntProgressing: [],
+      nlntIncreased: [],
     });
   });
 });

@@ -28,6 +28,7 @@ const STATES: QualitativeState[] = ['absent', 'present', 'unequivocal-progressio
 type Cell =
   | { kind: 'none' }
   | { kind: 'size'; ld: number; sa: number | undefined }
+  | { kind: 'rel'; factor: number }
   | { kind: 'tstm' }
   | { kind: 'q'; state: QualitativeState }
   | { kind: 'both'; ld: number; state: QualitativeState };
@@ -35,16 +36,28 @@ type Cell =
 const tenths = fc.integer({ min: 0, max: 3000 });
 const cellArb: fc.Arbitrary<Cell> = fc.oneof(
   { weight: 2, arbitrary: fc.constant<Cell>({ kind: 'none' }) },
+  // Sizes relative to the lesion's own size, so that realistic SD / PR / reset sequences come up often.
   {
-    weight: 6,
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('rel' as const),
+      factor: fc.constantFrom(0, 0.3, 0.5, 0.7, 0.8, 0.9, 1, 1, 1, 1.05, 1.1, 1.2, 1.3, 1.6),
+    }),
+  },
+  {
+    weight: 3,
     arbitrary: fc.record({ kind: fc.constant('size' as const), ld: tenths, sa: fc.option(tenths, { nil: undefined }) }),
   },
   { weight: 1, arbitrary: fc.constant<Cell>({ kind: 'tstm' }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('q' as const), state: fc.constantFrom(...STATES) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('both' as const), ld: tenths, state: fc.constantFrom(...STATES) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('both' as const), ld: tenths, state: fc.constantFrom(...STATES) }),
+  },
 );
 
 const lesionArb = fc.record({
+  size: fc.integer({ min: 30, max: 1500 }),
   organ: fc.constantFrom('liver', 'lung', 'bone', 'adrenal'),
   nodal: fc.boolean(),
   role: fc.option(fc.constantFrom<LesionRole>('target', 'non-target', 'new'), { nil: undefined, freq: 4 }),
@@ -87,7 +100,10 @@ const recordArb = fc
       lesions.forEach((l, i) => {
         const c = g.cells[s]![i]!;
         const sources = [`Observation/${l.id}-${date}`];
-        if (c.kind === 'size') {
+        if (c.kind === 'rel') {
+          const size = Math.round(g.lesions[i]!.size * c.factor);
+          measurements.push({ lesionId: l.id, longestDiameter: size, shortAxis: size, sources });
+        } else if (c.kind === 'size') {
           const m: Measurement = { lesionId: l.id, longestDiameter: c.ld, sources };
           if (c.sa !== undefined) m.shortAxis = Math.min(c.sa, c.ld);
           measurements.push(m);
@@ -253,6 +269,47 @@ describe('properties of assessPatient over arbitrary records', () => {
             expect(tps.slice(0, i + 1).every((p) => p.status === 'hyperprogression')).toBe(true);
           }
         });
+      }),
+      runs,
+    );
+  });
+
+  it('with no iUPD pending, target or non-target PD gives iUPD with those categories as triggers', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        const tps = assessPatient(record).timepoints;
+        tps.forEach((t, i) => {
+          const before = tps[i - 1]?.status;
+          const pendingOrConfirmed = ['possible-pseudoprogression', 'hyperprogression', 'confirmed-progression'];
+          if (before !== undefined && pendingOrConfirmed.includes(before)) return;
+          const expected = [
+            ...(t.target.response === 'PD' ? ['target'] : []),
+            ...(t.nonTarget.response === 'PD' ? ['non-target'] : []),
+          ];
+          if (expected.length === 0) return;
+          expect(t.response).toBe('iUPD');
+          expect(t.step.triggers?.filter((c) => c !== 'new-lesion')).toEqual(expected);
+          expect(t.step.reference?.date).toBe(t.date);
+        });
+      }),
+      runs,
+    );
+  });
+
+  it('the first iCPD: before the minimum interval only by an additional new lesion; late ones carry the issue', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        const a = assessPatient(record);
+        const t = a.timepoints.find((x) => x.response === 'iCPD');
+        if (!t) return;
+        const ref = t.step.reference!;
+        expect(t.step.confirmedBy?.length).toBeGreaterThan(0);
+        expect(t.step.daysSinceUpd).toBe(Math.round((Date.parse(t.date) - Date.parse(ref.date)) / 86_400_000));
+        if (t.step.daysSinceUpd! < a.profile.minConfirmationDays) {
+          expect(t.newLesions.count).toBeGreaterThan(ref.newCount);
+        }
+        const late = t.step.daysSinceUpd! > a.profile.maxConfirmationDays;
+        expect(t.issues.some((i) => i.code === 'late-confirmation')).toBe(late);
       }),
       runs,
     );

@@ -153,6 +153,30 @@ describe('evaluateTargets', () => {
       'PD',
       50,
     ],
+    [
+      'after CR, a measured node back to 10.0 mm is PD with another target missing',
+      [N1, N2],
+      { N1: 10 },
+      { nadirSod: 160, afterCompleteResponse: true },
+      'PD',
+      undefined,
+    ],
+    [
+      'after CR, a reappearing non-nodal target is PD with another target missing',
+      [L1, L2],
+      { L1: 4 },
+      { nadirSod: 0, afterCompleteResponse: true },
+      'PD',
+      undefined,
+    ],
+    [
+      'after CR, measured targets still gone with another missing: NE',
+      [L1, N1],
+      { L1: 0 },
+      { nadirSod: 0, afterCompleteResponse: true },
+      'NE',
+      undefined,
+    ],
     ['missing target: NE', [L1, L2], { L1: 60 }, {}, 'NE', undefined],
     ['missing target: NE even when the rest shrank a lot', [L1, L2], { L1: 10 }, {}, 'NE', undefined],
     ['missing target: PD when the measured ones alone meet PD', [L1, L2], { L1: 120 }, {}, 'PD', undefined],
@@ -238,7 +262,7 @@ describe('evaluateNonTargets', () => {
   // rules.md: "Non-target: ... any unequivocal progression = PD". `increased` ("further increase since the
   // previous assessment") is, per the iCPD bullet, an increase "unequivocal or not". The engine counts it as
   // non-target PD even when no non-target iUPD is pending. Judgement call, reported to the lead.
-  it.fails('`increased` alone (no prior unequivocal progression) is not RECIST 1.1 non-target PD', () => {
+  it('`increased` alone (no prior unequivocal progression) is not RECIST 1.1 non-target PD', () => {
     expect(run({ A: 'increased', B: 'present', C: 'present' }).response).toBe('non-CR-non-PD');
   });
 });
@@ -395,5 +419,12 @@ describe('RECIST 1.1 categories through assessPatient (no iUPD involved)', () =>
         ]),
       ),
     ).toEqual(['iCR', 'iUPD']);
+  });
+
+  it('after an overall CR, regrowth is progression even when another target was not measured', () => {
+    const lesions = { N1: { nodal: true }, N2: { nodal: true } };
+    expect(responses(series([{ N1: 20, N2: 20 }, { N1: 8, N2: 8 }, { N1: 10 }], { lesions }))).toEqual(['iCR', 'iUPD']);
+    expect(responses(series([{ L1: 20, L2: 20 }, { L1: 0, L2: 0 }, { L1: 4 }]))).toEqual(['iCR', 'iUPD']);
+    expect(responses(series([{ L1: 20, L2: 20 }, { L1: 0, L2: 0 }, { L1: 0 }]))).toEqual(['iCR', 'NE']);
   });
 });

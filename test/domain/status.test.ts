@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INITIAL_STATE, type IrecistState } from '../../src/domain/irecist.ts';
 import { type FlagPriority, flagPriority, patientStatus } from '../../src/domain/status.ts';
 import type { PatientStatus, TimepointResponse } from '../../src/domain/types.ts';
-import { assess, series } from './builders.ts';
+import { assess, type ScanSpec, series } from './builders.ts';
 
 const pending: IrecistState = {
   confirmed: false,
@@ -11,6 +11,7 @@ const pending: IrecistState = {
     date: '2026-02-16',
     triggers: ['target'],
     sod: 1200,
+    targetSizes: new Map([['L1', 1200]]),
     nltSum: 0,
     newCount: 0,
     ntProgressing: [],
@@ -58,9 +59,9 @@ describe('flagPriority (contract section 2)', () => {
 });
 
 describe('status through assessPatient', () => {
-  const sod = (total: number) => ({ L1: total - 50, L2: 50 });
+  const sod = (total: number): ScanSpec['sizes'] => ({ L1: total - 50, L2: 50 });
 
-  it.each<[string, ReturnType<typeof sod>[], string[]]>([
+  it.each<[string, ScanSpec['sizes'][], string[]]>([
     ['responding', [sod(100), sod(60)], ['responding']],
     ['stable', [sod(100), sod(90)], ['stable']],
     ['not evaluable', [sod(100), { L1: 40 }], ['not-evaluable']],

@@ -158,3 +158,55 @@ describe('timeline through assessPatient', () => {
     ]);
   });
 });
+
+describe('record and timepoint issues from assessPatient', () => {
+  it('an explicit target without a baseline measurement: baseline-target-unmeasured, targets NE', () => {
+    const a = assess({
+      doses: ['2026-01-05'],
+      lesions: { L1: { role: 'target' }, L2: { role: 'target' } },
+      scans: [
+        { date: '2026-01-05', sizes: { L1: 20 } },
+        { date: '2026-02-16', sizes: { L1: 20, L2: 20 } },
+      ],
+    });
+    expect(a.baselineSod).toBeUndefined();
+    expect(a.issues).toEqual([
+      {
+        code: 'baseline-target-unmeasured',
+        text: 'A target lesion has no baseline measurement; target responses cannot be evaluated.',
+        date: '2026-01-05',
+      },
+    ]);
+    expect(a.timepoints.map((t) => [t.target.response, t.target.reason, t.response])).toEqual([
+      ['NE', 'no baseline sum of diameters', 'NE'],
+    ]);
+  });
+
+  it('no lesion at baseline: no-baseline-lesions', () => {
+    const a = assess({
+      doses: ['2026-01-05'],
+      scans: [
+        { date: '2026-01-05', sizes: {} },
+        { date: '2026-02-16', sizes: { L1: 20 } },
+      ],
+    });
+    expect(a.issues.map((i) => i.code)).toEqual(['roles-inferred', 'no-baseline-lesions']);
+    // The lesion first seen after baseline is new: iUPD.
+    expect(a.timepoints.map((t) => t.response)).toEqual(['iUPD']);
+  });
+
+  it('a target not measured at a timepoint: target-not-measured on that timepoint', () => {
+    const a = assess({
+      doses: ['2026-01-05'],
+      scans: [
+        { date: '2026-01-05', sizes: { L1: 20, L2: 20 } },
+        { date: '2026-02-16', sizes: { L1: 20 } },
+        { date: '2026-03-30', sizes: { L1: 20, L2: 20 } },
+      ],
+    });
+    expect(a.timepoints.map((t) => t.issues)).toEqual([
+      [{ code: 'target-not-measured', text: '1 target lesion(s) not measured on 2026-02-16.', date: '2026-02-16' }],
+      [],
+    ]);
+  });
+});

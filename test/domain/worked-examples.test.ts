@@ -25,14 +25,13 @@ describe('EORTC RECIST FAQ: "Managing PR when TP measurements change slightly ov
       ['PR', 'iPR', 'responding'],
       ['PR', 'iPR', 'responding'],
     ]);
-    expect(a.timepoints.map((t) => [t.sod, t.changeFromBaselinePct, t.changeFromNadirPct])).toEqual([
-      [undefined, -30, -30],
-      [undefined, -30, 0],
-      [undefined, -20, 14.3],
-      [undefined, -20, 14.3],
-      [undefined, -20, 14.3],
+    expect(a.timepoints.map((t) => [t.target.sod, t.nadirSod, t.changeFromBaselinePct, t.changeFromNadirPct])).toEqual([
+      [700, 1000, -30, -30],
+      [700, 700, -30, 0],
+      [800, 700, -20, 14.3],
+      [800, 700, -20, 14.3],
+      [800, 700, -20, 14.3],
     ]);
-    expect(a.timepoints.map((t) => t.target.sod)).toEqual([700, 700, 800, 800, 800]);
   });
 
   it('165 -> 63 -> 65 is a continued iPR (+3% from the nadir)', () => {
