@@ -3,6 +3,7 @@
  * as a Bundle JSON string, then, in the same run,
  *   (a) the full pipeline: JSON.parse -> map -> assess -> render -> JSON.stringify of the transaction;
  *   (b) the floor: JSON.parse of the same bytes + JSON.stringify of an output of the same size.
+ * The same patients are run again without ctDNA results, which isolates the cost of the ctDNA evidence text.
  * Median of many iterations after a warm-up (process.hrtime.bigint). Prints a Markdown table and writes it to
  * bench/results/pipeline.md.
  *
@@ -56,8 +57,12 @@ function measure(fn: () => unknown, warmup: number, iterations: number): number 
 }
 
 const rows: string[][] = [];
-for (const timepoints of SIZES) {
-  const input = JSON.stringify(syntheticBundle(timepoints));
+const RUNS = [
+  ...SIZES.map((timepoints) => ({ timepoints, ctdna: true })),
+  ...SIZES.map((timepoints) => ({ timepoints, ctdna: false })),
+];
+for (const { timepoints, ctdna } of RUNS) {
+  const input = JSON.stringify(syntheticBundle(timepoints, { ctdna }));
   const output = pipeline(input);
   const shaped = outputShaped(output.length);
   const iterations = quick ? 5 : Math.max(10, Math.round(2000 / timepoints));
@@ -72,7 +77,7 @@ for (const timepoints of SIZES) {
     iterations,
   );
   rows.push([
-    String(timepoints),
+    ctdna ? String(timepoints) : `${timepoints} (no ctDNA)`,
     input.length.toLocaleString('en-US'),
     output.length.toLocaleString('en-US'),
     pipelineMs.toFixed(2),

@@ -1,6 +1,7 @@
 /**
  * Synthetic patients for the benchmark: one Bundle (collection) per patient with N post-baseline timepoints,
- * 2-5 target lesions, some non-targets, immunotherapy doses every three weeks and a ctDNA value per scan.
+ * 2-5 target lesions, some non-targets, immunotherapy doses every three weeks and (unless told not to) a ctDNA value
+ * per scan.
  * Deterministic (a seeded generator), so every run measures the same bytes.
  */
 
@@ -30,7 +31,11 @@ const ORGANS = ['39607008', '10200004', '23451007', '71854001', '80891009', '594
  * A Bundle for one patient with `timepoints` follow-up scans (plus a baseline), as a plain object.
  * Sizes drift slowly so the course has responses, stable stretches and the odd progression.
  */
-export function syntheticBundle(timepoints: number, seed = 20260101): Record<string, unknown> {
+export function syntheticBundle(
+  timepoints: number,
+  options: { seed?: number; ctdna?: boolean } = {},
+): Record<string, unknown> {
+  const seed = options.seed ?? 20260101;
   const random = rng(seed);
   const pid = `bench-${timepoints}`;
   const subject = { reference: `Patient/${pid}` };
@@ -108,6 +113,7 @@ export function syntheticBundle(timepoints: number, seed = 20260101): Record<str
         });
       }
     }
+    if (options.ctdna === false) continue;
     resources.push({
       resourceType: 'Observation',
       id: `${pid}-ctdna${t}`,

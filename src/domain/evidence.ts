@@ -2,7 +2,7 @@
  * Supporting evidence that never changes a response code (rules.md, "Patient status and evidence"):
  * ctDNA (Lee et al., JAMA Oncol 2018), clinical stability by ECOG, tumour-marker trends, timing.
  */
-import { daysBetween } from './dates.ts';
+import { addDays, daysBetween } from './dates.ts';
 import type { IsoDate, LabValue, MarkerSeries } from './types.ts';
 
 export type CtdnaSignal = 'supports-pseudoprogression' | 'supports-progression' | 'indeterminate' | 'no-data';
@@ -18,6 +18,8 @@ export interface CtdnaEvidence {
 }
 
 const TWELVE_WEEKS = 84;
+/** ISO dates compare as strings; a plain comparison is much cheaper than localeCompare on long histories. */
+const byDate = (a: LabValue, b: LabValue): number => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
 const undetectable = (v: LabValue): boolean => v.detected === false || v.value === 0;
 
 /**
@@ -29,13 +31,16 @@ export function ctdnaEvidence(
   treatmentStart: IsoDate | undefined,
   asOf: IsoDate,
 ): CtdnaEvidence {
-  const upTo = values.filter((v) => v.date <= asOf).sort((a, b) => a.date.localeCompare(b.date));
+  const upTo = values.filter((v) => v.date <= asOf).sort(byDate);
   if (upTo.length === 0) return { signal: 'no-data', values: [], text: 'no ctDNA results' };
   const start = treatmentStart ?? upTo[0]!.date;
   const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
   const onTreatment = upTo.filter((v) => v.date > baseline.date);
+  const earlyLimit = addDays(start, TWELVE_WEEKS);
   const latest = upTo.at(-1)!;
-  const series = upTo.map((v) => `${v.date} ${formatLab(v)}`).join(', ');
+  // The first value and the latest few: enough to read the trend, and the text stays short on long histories.
+  const shown = upTo.length > 5 ? [upTo[0]!, ...upTo.slice(-4)] : upTo;
+  const series = `${shown.map((v) => `${v.date} ${formatLab(v)}`).join(', ')}${upTo.length > 5 ? ` (${upTo.length} results)` : ''}`;
   if (undetectable(baseline)) {
     return {
       signal: 'supports-pseudoprogression',
@@ -46,7 +51,7 @@ export function ctdnaEvidence(
     };
   }
   // Qualitative results count too: "not detected" within 12 weeks is a fall to undetectable (Lee 2018).
-  const early = onTreatment.filter((v) => daysBetween(start, v.date) <= TWELVE_WEEKS);
+  const early = onTreatment.filter((v) => v.date <= earlyLimit);
   const lowest = early
     .filter((v) => v.value !== undefined)
     .reduce<LabValue | undefined>(
@@ -108,7 +113,7 @@ export function ecogEvidence(
 ): EcogEvidence {
   const upTo = values
     .filter((v) => v.date <= asOf && v.value !== undefined)
-    .sort((a, b) => a.date.localeCompare(b.date));
+    .sort(byDate);
   if (upTo.length === 0) return { unstable: false, text: 'no ECOG performance status recorded' };
   const start = treatmentStart ?? upTo[0]!.date;
   const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
@@ -133,7 +138,7 @@ export function markerTrends(series: readonly MarkerSeries[], asOf: IsoDate): Ma
   return series.flatMap((s) => {
     const upTo = s.values
       .filter((v) => v.date <= asOf && v.value !== undefined)
-      .sort((a, b) => a.date.localeCompare(b.date));
+      .sort(byDate);
     if (upTo.length === 0) return [];
     const first = upTo[0]!;
     const latest = upTo.at(-1)!;

@@ -39,7 +39,7 @@ export function compareVersions(a: Resource, b: Resource): number {
   const va = Number(a.meta?.versionId);
   const vb = Number(b.meta?.versionId);
   if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va - vb;
-  const la = a.meta?.lastUpdated ?? '';
-  const lb = b.meta?.lastUpdated ?? '';
+  const la = typeof a.meta?.lastUpdated === 'string' ? a.meta.lastUpdated : '';
+  const lb = typeof b.meta?.lastUpdated === 'string' ? b.meta.lastUpdated : '';
   return la.localeCompare(lb);
 }

@@ -6,7 +6,7 @@
 import type { CodeableConcept, Medication, MedicationAdministration } from '@medplum/fhirtypes';
 import { datePart } from '../domain/dates.ts';
 import type { DataQualityIssue, Dose } from '../domain/types.ts';
-import { isObject, normaliseReference, refOf } from './fhir-helpers.ts';
+import { asArray, isObject, normaliseReference, refOf } from './fhir-helpers.ts';
 import type { ImmunotherapyCatalogue } from './immunotherapy-catalogue.ts';
 
 const COUNTED = new Set(['completed', 'in-progress']);
@@ -27,7 +27,7 @@ export function readMedicationAdministration(
   if (!concept && ma.medicationReference) {
     const ref = normaliseReference(ma.medicationReference);
     const contained = ref?.startsWith('#')
-      ? (ma.contained ?? []).find((r) => isObject(r) && r.resourceType === 'Medication' && `#${r.id}` === ref)
+      ? asArray(ma.contained).find((r) => isObject(r) && r.resourceType === 'Medication' && `#${r.id}` === ref)
       : undefined;
     const med = (contained as Medication | undefined) ?? (ref ? medications.get(ref) : undefined);
     concept = med?.code ?? (ma.medicationReference.display ? { text: ma.medicationReference.display } : undefined);

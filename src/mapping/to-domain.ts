@@ -14,6 +14,7 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { IDENTIFIER_SYSTEM, INPUT, SYSTEM, TUMOR_MARKERS } from '../codes.ts';
+import { datePart } from '../domain/dates.ts';
 import type {
   DataQualityIssue,
   Dose,
@@ -26,7 +27,7 @@ import type {
   Scan,
 } from '../domain/types.ts';
 import { badRequest } from '../fhir/outcomes.ts';
-import { codings, hasCoding, isObject, normaliseReference, refOf, versionedRefOf } from './fhir-helpers.ts';
+import { asArray, codings, hasCoding, isObject, normaliseReference, refOf, versionedRefOf } from './fhir-helpers.ts';
 import type { ImmunotherapyCatalogue } from './immunotherapy-catalogue.ts';
 import { isCountedStatus } from './observation-status.ts';
 import { readCtdna, readEcog, readMarker } from './read-evidence.ts';
@@ -59,7 +60,7 @@ export interface MappedPatient {
 const isAdapterOutput = (r: Resource): boolean =>
   r.resourceType === 'Provenance' ||
   ((r.resourceType === 'DiagnosticReport' || r.resourceType === 'Observation' || r.resourceType === 'Flag') &&
-    (r.identifier ?? []).some((i) => isObject(i) && i.system === IDENTIFIER_SYSTEM));
+    asArray(r.identifier).some((i) => isObject(i) && i.system === IDENTIFIER_SYSTEM));
 
 /** Which patient the Bundle is about: its one Patient, or the one every subject points at. */
 function findPatient(
@@ -176,7 +177,7 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
 
   /** The lesion an Observation is about, creating an unknown-organ lesion for a BodyStructure not given. */
   const lesionOf = (obs: Observation): string | undefined => {
-    const focus = (obs.focus ?? []).find(isObject);
+    const focus = asArray(obs.focus).find(isObject);
     const ref = resolve(focus);
     if (ref && bodyKeys.has(ref)) return bodyKeys.get(ref);
     const identifierValue =
@@ -195,7 +196,7 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
   };
   /** The scan an Observation belongs to: its derivedFrom ImagingStudy, else the scan of the same date. */
   const scanDateOf = (obs: Observation, effective: IsoDate | undefined): IsoDate | undefined => {
-    for (const d of obs.derivedFrom ?? []) {
+    for (const d of asArray(obs.derivedFrom)) {
       const ref = resolve(d);
       if (ref && studies.has(ref)) return studies.get(ref);
     }
@@ -288,7 +289,7 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
       } else {
         const state = readNonTargetStatus(obs, issues);
         const effective = obs.effectiveDateTime ?? obs.effectivePeriod?.start ?? obs.issued;
-        const date = scanDateOf(obs, effective?.slice(0, 10));
+        const date = scanDateOf(obs, datePart(effective));
         if (!state || !date) {
           if (state)
             issues.push({

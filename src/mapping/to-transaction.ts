@@ -56,7 +56,7 @@ export function toTransaction(
       ...(mapped.sourcesByDate.get(tp.date) ?? []),
       ...(assessment.baseline ? (mapped.sourcesByDate.get(assessment.baseline.date) ?? []) : []),
     ].filter((r) => DERIVABLE.test(r));
-    const obsEntry = conditionalPut(timepointObservation(tp, patientRef, patientId, [...new Set(derivedFrom)]));
+    const obsEntry = conditionalPut(timepointObservation(tp, patientRef, patientId, [...new Set(derivedFrom)].sort()));
     const conclusion = conclusionText(assessment, tp);
     const report = conditionalPut(
       diagnosticReport(

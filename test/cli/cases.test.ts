@@ -15,8 +15,8 @@ const NOW = '2026-07-01T00:00:00.000Z';
 const names = caseNames();
 
 describe('sample cases (in-process)', () => {
-  it('has the twelve shared cases', () => {
-    expect(names).toHaveLength(12);
+  it('has the shared cases (twelve or more)', () => {
+    expect(names.length).toBeGreaterThanOrEqual(12);
   });
 
   it.each(names)('%s matches its expected.json', (name) => {

@@ -19,7 +19,12 @@ describe('readLesion', () => {
     ['lung', sct('39607008', 'Lung structure'), 'snomed:39607008', false],
     ['liver', sct('10200004'), 'snomed:10200004', false],
     ['"node" alone is not a lymph node', { text: 'Liver node' }, 'text:liver node', false],
-    ['a non-SNOMED code with text', { coding: [{ system: 'http://local', code: 'x' }], text: 'Adrenal ' }, 'text:adrenal', false],
+    [
+      'a non-SNOMED code with text',
+      { coding: [{ system: 'http://local', code: 'x' }], text: 'Adrenal ' },
+      'text:adrenal',
+      false,
+    ],
     ['no location', undefined, 'unknown:BodyStructure/L1', false],
   ])('%s -> organ %s, nodal %s', (_name, location, organ, nodal) => {
     const b = bodyStructure('L1', location);
@@ -54,7 +59,11 @@ describe('species', () => {
 
   it('a malformed extension does not throw', () => {
     const p = patient();
-    (p as { extension: unknown }).extension = [null, 7, { url: 'http://hl7.org/fhir/StructureDefinition/patient-animal', extension: 'x' }];
+    (p as { extension: unknown }).extension = [
+      null,
+      7,
+      { url: 'http://hl7.org/fhir/StructureDefinition/patient-animal', extension: 'x' },
+    ];
     expect(readSpecies(p)).toBe('human');
   });
 });

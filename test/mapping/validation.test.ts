@@ -1,0 +1,88 @@
+/**
+ * Everything the pipeline writes for every sample case is valid FHIR R4 and conforms to the profile it claims
+ * (src/fhir/validate.ts: base R4, our profiles and extensions, locally checkable required bindings).
+ */
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PROFILE } from '../../src/codes.ts';
+import { indexDefinitions, validateWritten } from '../../src/fhir/validate.ts';
+import { assessBundle } from '../../src/pipeline/assess-resources.ts';
+import { caseNames, readCase } from '../cli/case-check.ts';
+import { bundle, smallPatient } from './builders.ts';
+
+const NOW = '2026-07-01T00:00:00.000Z';
+const errors = (r: Resource): [string, string | undefined, string | undefined, string | undefined][] =>
+  validateWritten(r)
+    .filter((i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal')
+    .map((i) => [i.code, i.expression?.[0], i.details?.text, i.diagnostics]);
+
+const written = (input: unknown) =>
+  (assessBundle(input, { now: NOW }).transaction.entry ?? []).map((e) => e.resource as Resource);
+
+const PROFILE_OF: Record<string, string | undefined> = {
+  DiagnosticReport: PROFILE.report,
+  Observation: PROFILE.timepointResponse,
+  Flag: PROFILE.flag,
+  Provenance: undefined,
+};
+
+beforeAll(() => indexDefinitions(), 60_000);
+
+describe.each(caseNames())('%s', (name) => {
+  const resources = written(readCase(name).bundle);
+
+  it('writes reports, timepoint Observations and a Provenance', () => {
+    const types = new Set(resources.map((r) => r.resourceType));
+    expect(types).toContain('DiagnosticReport');
+    expect(types).toContain('Observation');
+    expect(types).toContain('Provenance');
+  });
+
+  it.each(resources.map((r, i) => [`${i} ${r.resourceType}`, r] as const))(
+    'entry %s validates against base R4 and its profile',
+    (_label, resource) => {
+      const profile = PROFILE_OF[resource.resourceType];
+      expect(resource.meta?.profile).toEqual(profile ? [profile] : undefined);
+      expect(errors(resource)).toEqual([]);
+    },
+  );
+
+  it('the transaction Bundle as a whole validates', () => {
+    const { transaction } = assessBundle(readCase(name).bundle, { now: NOW });
+    expect(errors(transaction)).toEqual([]);
+  });
+});
+
+describe('a hand-made patient', () => {
+  it('every written resource validates', () => {
+    for (const r of written(bundle(smallPatient()))) expect(errors(r)).toEqual([]);
+  });
+});
+
+describe('Flag supersession', () => {
+  it('the earlier Flag, fed back from the server, is set inactive; both Flags validate', () => {
+    const { bundle: full } = readCase('pseudoprogression') as { bundle: { entry: { resource: Resource }[] } };
+    const dateOf = (r: Resource) =>
+      String(
+        (r as { effectiveDateTime?: string; started?: string }).effectiveDateTime ??
+          (r as { started?: string }).started ??
+          '',
+      );
+    const early = { ...full, entry: full.entry.filter((e) => dateOf(e.resource).slice(0, 10) <= '2026-03-09') };
+    const first = written(early).find((r) => r.resourceType === 'Flag');
+    expect(first).toMatchObject({ status: 'active', code: { coding: [{ code: 'possible-pseudoprogression' }] } });
+    const stored = { ...first!, id: 'flag-1', meta: { ...first!.meta, versionId: '1' } } as Resource;
+    const { transaction } = assessBundle({ ...full, entry: [...full.entry, { resource: stored }] }, { now: NOW });
+    const flags = (transaction.entry ?? []).filter((e) => e.resource?.resourceType === 'Flag');
+    expect(flags.map((e) => [e.request?.method, e.request?.url, (e.resource as { status?: string }).status])).toEqual([
+      ['POST', 'Flag', 'active'],
+      ['PUT', 'Flag/flag-1', 'inactive'],
+    ]);
+    expect(flags[1]?.request?.ifMatch).toBe('W/"1"');
+    expect((flags[1]?.resource as { period?: unknown } | undefined)?.period).toEqual({
+      start: '2026-03-09',
+      end: '2026-06-15',
+    });
+    for (const e of flags) expect(errors(e.resource as Resource)).toEqual([]);
+  });
+});
