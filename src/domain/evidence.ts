@@ -111,9 +111,7 @@ export function ecogEvidence(
   treatmentStart: IsoDate | undefined,
   asOf: IsoDate,
 ): EcogEvidence {
-  const upTo = values
-    .filter((v) => v.date <= asOf && v.value !== undefined)
-    .sort(byDate);
+  const upTo = values.filter((v) => v.date <= asOf && v.value !== undefined).sort(byDate);
   if (upTo.length === 0) return { unstable: false, text: 'no ECOG performance status recorded' };
   const start = treatmentStart ?? upTo[0]!.date;
   const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
@@ -136,9 +134,7 @@ export interface MarkerTrend {
 
 export function markerTrends(series: readonly MarkerSeries[], asOf: IsoDate): MarkerTrend[] {
   return series.flatMap((s) => {
-    const upTo = s.values
-      .filter((v) => v.date <= asOf && v.value !== undefined)
-      .sort(byDate);
+    const upTo = s.values.filter((v) => v.date <= asOf && v.value !== undefined).sort(byDate);
     if (upTo.length === 0) return [];
     const first = upTo[0]!;
     const latest = upTo.at(-1)!;

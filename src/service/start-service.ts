@@ -110,7 +110,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
       software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
     });
   }
-  const client = createFhirClient(config, { ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const client = createFhirClient(config, {
+    ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
   const capabilities = (): Promise<Capabilities> => readCapabilities(client);
 
   const enqueue = async (jobs: readonly JobIntent[]): Promise<void> => {
