@@ -74,11 +74,16 @@ export function toTransaction(
   const flags = planFlags(assessment.timepoints, patientRef, patientId, latestReportUrl, mapped.existingFlags);
   entries.push(...flags.entries);
   if (entries.length > 0) {
-    const targets = entries.map((e) => ({
-      fullUrl: e.fullUrl!,
-      key: `${e.resource!.resourceType}|${(e.resource as { identifier?: { value?: string }[] }).identifier?.[0]?.value ?? e.fullUrl}`,
-    }));
-    entries.push(provenanceEntry(patientId, targets, mapped.usedSources, options.now ?? new Date().toISOString()));
+    const keyOf = (e: BundleEntry) =>
+      `${e.resource!.resourceType}|${(e.resource as { identifier?: { value?: string }[] }).identifier?.[0]?.value ?? e.fullUrl}`;
+    const decided = [
+      ...entries.filter((e) => e.resource?.resourceType !== 'Flag').map(keyOf),
+      `Flag|${flags.wantedKey ?? 'none'}`,
+    ];
+    const targets = entries.map((e) => e.fullUrl!);
+    entries.push(
+      provenanceEntry(patientId, targets, decided, mapped.usedSources, options.now ?? new Date().toISOString()),
+    );
   }
   return {
     bundle: { resourceType: 'Bundle', type: 'transaction', entry: entries },

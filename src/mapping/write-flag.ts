@@ -21,6 +21,8 @@ export interface FlagPlan {
   entries: BundleEntry<Flag>[];
   /** Why no Flag was (re)activated, when a clinician's decision was respected. */
   note?: string;
+  /** Identifier value of the Flag that should be active (written or already as wanted); undefined for none. */
+  wantedKey?: string;
 }
 
 /** Flag content as the adapter decides it: without server-assigned fields and the report reference (whose id the server assigns). */
@@ -110,5 +112,5 @@ export function planFlags(
       },
     });
   }
-  return { entries, note };
+  return { entries, note, wantedKey: wantedId };
 }

@@ -13,13 +13,15 @@ import { digest, uuidFrom } from './identifiers.ts';
 
 export function provenanceEntry(
   patientId: string,
-  targets: { fullUrl: string; key: string }[],
+  targets: string[],
+  /** What was decided (resource keys), so rewriting an unchanged result does not record a second Provenance. */
+  decided: string[],
   sources: string[],
   recorded: string,
 ): BundleEntry<Provenance> {
   const tag = {
     system: PROVENANCE_TAG_SYSTEM,
-    code: digest({ patientId, targets: targets.map((t) => t.key), sources, v: ADAPTER_VERSION }),
+    code: digest({ patientId, decided, sources, v: ADAPTER_VERSION }),
   };
   const resource: Provenance = {
     resourceType: 'Provenance',
@@ -32,7 +34,7 @@ export function provenanceEntry(
         version: [{ value: ADAPTER_VERSION }],
       },
     ],
-    target: targets.map((t) => ({ reference: t.fullUrl })),
+    target: targets.map((reference) => ({ reference })),
     recorded,
     activity: {
       coding: [
