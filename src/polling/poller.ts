@@ -13,6 +13,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import { logger } from '../logging.ts';
+import { createPeriodicTask, type PeriodicTask } from '../util/periodic-task.ts';
 import { type FindChangedOptions, findChangedPatients } from './find-changed-patients.ts';
 
 const log = logger.child({ component: 'poller' });
@@ -62,11 +63,7 @@ export interface PollResult {
   checkpointWritten: boolean;
 }
 
-export interface Poller {
-  start(): void;
-  stop(): Promise<void>;
-  runOnce(): Promise<PollResult>;
-}
+export type Poller = PeriodicTask<PollResult>;
 
 export const EPOCH = '1970-01-01T00:00:00.000Z';
 const DEFAULT_OVERLAP_MS = 5_000;
@@ -95,10 +92,6 @@ const keyTime = (key: string): number => Date.parse(key.slice(key.lastIndexOf('|
 export function createPoller(options: PollerOptions): Poller {
   const overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
   const now = options.now ?? Date.now;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<PollResult> | undefined;
-  let stopped = true;
-
   async function poll(): Promise<PollResult> {
     const previous = parseCheckpoint(await options.store.get(options.checkpointKey));
     let since: string;
@@ -144,37 +137,7 @@ export function createPoller(options: PollerOptions): Poller {
     };
   }
 
-  const runOnce = (): Promise<PollResult> => {
-    running ??= poll().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const schedule = (delay: number): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      runOnce()
-        .catch((err: unknown) => {
-          log.error({ errorName: (err as Error)?.name }, 'Poll failed; checkpoint unchanged, retrying next interval');
-        })
-        .finally(() => schedule(options.intervalMs));
-    }, delay);
-    timer.unref();
-  };
-
-  return {
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      schedule(0);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-    runOnce,
-  };
+  return createPeriodicTask(poll, options.intervalMs, (err) => {
+    log.error({ errorName: (err as Error)?.name }, 'Poll failed; checkpoint unchanged, retrying next interval');
+  });
 }

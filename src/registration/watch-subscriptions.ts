@@ -8,6 +8,7 @@ import type { MedplumClient } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
 import { logger } from '../logging.ts';
 import { noCache } from '../polling/search-pages.ts';
+import { createPeriodicTask, type PeriodicTask } from '../util/periodic-task.ts';
 import {
   activateIfLeftRequested,
   createSubscription,
@@ -117,11 +118,7 @@ export async function watchSubscriptions(
   return result;
 }
 
-export interface SubscriptionWatcher {
-  start(): void;
-  stop(): Promise<void>;
-  runOnce(): Promise<WatchResult>;
-}
+export type SubscriptionWatcher = PeriodicTask<WatchResult>;
 
 /** Runs `watchSubscriptions` every `intervalMs` (first run at start); errors are logged and retried next time. */
 export function createSubscriptionWatcher(args: {
@@ -130,41 +127,11 @@ export function createSubscriptionWatcher(args: {
   options: WatchOptions;
   intervalMs: number;
 }): SubscriptionWatcher {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<WatchResult> | undefined;
-  let stopped = true;
-
-  const runOnce = (): Promise<WatchResult> => {
-    running ??= watchSubscriptions(args.client, args.caps, args.options).finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
-  const schedule = (delay: number): void => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      runOnce()
-        .catch((err: unknown) => {
-          log.error({ errorName: (err as Error)?.name }, 'Subscription watch failed');
-        })
-        .finally(() => schedule(args.intervalMs));
-    }, delay);
-    timer.unref();
-  };
-
-  return {
-    start() {
-      if (!stopped) return;
-      stopped = false;
-      schedule(0);
+  return createPeriodicTask(
+    () => watchSubscriptions(args.client, args.caps, args.options),
+    args.intervalMs,
+    (err) => {
+      log.error({ errorName: (err as Error)?.name }, 'Subscription watch failed');
     },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await running?.catch(() => undefined);
-    },
-    runOnce,
-  };
+  );
 }
