@@ -66,6 +66,18 @@ const databaseUnavailable = (diagnostics?: string): OperationOutcomeError =>
  * Throws OperationOutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
  * by another process, `transient` when PostgreSQL cannot be reached.
  */
+/** True when a trivial query answers within the timeout; never throws. */
+async function pingWith(query: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  const ok = withTimeout(
+    query().then(
+      () => true,
+      () => false,
+    ),
+    timeoutMs,
+  );
+  return (await ok) ?? false;
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   if (!SCHEMA_PATTERN.test(schema)) {
@@ -176,16 +188,7 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
     bossConnection(options = {}) {
       return { connectionString, schema, max: options.poolSize ?? 5, application_name: 'irecist-adapter-queue' };
     },
-    async ping(timeoutMs = PING_TIMEOUT_MS) {
-      const ok = withTimeout(
-        pool.query('SELECT 1').then(
-          () => true,
-          () => false,
-        ),
-        timeoutMs,
-      );
-      return (await ok) ?? false;
-    },
+    ping: (timeoutMs = PING_TIMEOUT_MS) => pingWith(() => pool.query('SELECT 1'), timeoutMs),
     beforeClose: hooks.beforeClose,
     close() {
       closing ??= (async () => {
@@ -264,17 +267,8 @@ async function openPglite(dataDir: string, schema: string): Promise<Database> {
     bossConnection() {
       return { db: fromPglite(pglite), backend: 'pglite', schema };
     },
-    async ping(timeoutMs = PING_TIMEOUT_MS) {
-      if (pglite.closed) return false;
-      const ok = withTimeout(
-        pglite.query('SELECT 1').then(
-          () => true,
-          () => false,
-        ),
-        timeoutMs,
-      );
-      return (await ok) ?? false;
-    },
+    ping: (timeoutMs = PING_TIMEOUT_MS) =>
+      pglite.closed ? Promise.resolve(false) : pingWith(() => pglite.query('SELECT 1'), timeoutMs),
     beforeClose: hooks.beforeClose,
     close() {
       closing ??= (async () => {
