@@ -25,6 +25,26 @@ export interface WriteResult {
   unchanged: number;
 }
 
+/**
+ * Medplum's transaction limits (@medplum/fhir-router BatchProcessor): at most 50 updates, and at most 8 entries
+ * when any entry is conditional (it then needs strict isolation). A larger result is written as a sequence:
+ * every entry is conditional by identifier, so a sequence interrupted half-way converges on retry.
+ */
+const MEDPLUM_MAX_UPDATES = 50;
+const MEDPLUM_MAX_STRICT_ENTRIES = 8;
+
+const isConditional = (e: BundleEntry): boolean =>
+  Boolean(e.request?.ifNoneExist) || (e.request?.method !== 'POST' && String(e.request?.url ?? '').includes('?'));
+
+/** Whether the server will take this Bundle as one transaction. */
+export function fitsOneTransaction(entries: readonly BundleEntry[], caps: Pick<Capabilities, 'transaction' | 'software'>): boolean {
+  if (!caps.transaction) return false;
+  if (caps.software !== 'medplum') return true;
+  const updates = entries.filter((e) => e.request?.method === 'PUT').length;
+  if (updates > MEDPLUM_MAX_UPDATES) return false;
+  return !(entries.some(isConditional) && entries.length > MEDPLUM_MAX_STRICT_ENTRIES);
+}
+
 /** HAPI's storage response codes for writes that changed nothing. */
 const HAPI_NO_CHANGE = new Set(['SUCCESSFUL_UPDATE_NO_CHANGE', 'SUCCESSFUL_CREATE_WITH_CONDITIONAL_MATCH']);
 
@@ -32,23 +52,24 @@ const HAPI_NO_CHANGE = new Set(['SUCCESSFUL_UPDATE_NO_CHANGE', 'SUCCESSFUL_CREAT
  * Writes a transaction Bundle.
  * @param client - The FHIR client (from createFhirClient).
  * @param transaction - The Bundle (type transaction) to write.
- * @param caps - The server's capabilities (transaction decides one request or a sequence).
+ * @param caps - The server's capabilities (transaction support and Medplum's limits decide one request or a sequence).
  * @returns How many entries wrote something and how many were already in place.
  * @throws FhirRequestError (see isRetryable, retryAfterMs).
  */
 export async function writeResults(
   client: MedplumClient,
   transaction: Bundle,
-  caps: Pick<Capabilities, 'transaction'>,
+  caps: Pick<Capabilities, 'transaction' | 'software'>,
 ): Promise<WriteResult> {
   const entries = transaction.entry ?? [];
   if (entries.length === 0) return { written: 0, unchanged: 0 };
   const base = fhirBaseUrlOf(client);
-  const result = caps.transaction
+  const asTransaction = fitsOneTransaction(entries, caps);
+  const result = asTransaction
     ? await writeAsTransaction(client, base, transaction)
     : await writeInSequence(client, base, entries);
   logger.info(
-    { entries: entries.length, ...result, mode: caps.transaction ? 'transaction' : 'sequence' },
+    { entries: entries.length, ...result, mode: asTransaction ? 'transaction' : 'sequence' },
     'FHIR results written',
   );
   return result;

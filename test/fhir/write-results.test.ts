@@ -1,7 +1,13 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
-import { FhirRequestError, isRetryable, retryAfterMs, writeResults } from '../../src/fhir/write-results.ts';
+import {
+  FhirRequestError,
+  fitsOneTransaction,
+  isRetryable,
+  retryAfterMs,
+  writeResults,
+} from '../../src/fhir/write-results.ts';
 import { type Loopback, type RecordedRequest, type Reply, startLoopback } from './loopback.ts';
 
 const DR_URN = 'urn:uuid:7f0c6b1e-1111-4c2e-9d7e-000000000001';
@@ -278,5 +284,57 @@ describe('writeResults entry by entry (no transaction support)', () => {
     const err = await writeResults(client(), reversed, { transaction: false }).catch((e: unknown) => e);
     expect(err).toMatchObject({ retryable: false, message: 'Transaction entry refers to a later entry' });
     expect(server.requests).toHaveLength(0);
+  });
+});
+
+describe("fitsOneTransaction: Medplum's transaction limits (@medplum/fhir-router BatchProcessor)", () => {
+  const conditionalPut = (n: number) => ({
+    resource: { resourceType: 'Observation' as const, status: 'final' as const, code: { text: 'x' } },
+    request: { method: 'PUT' as const, url: `Observation?identifier=${ID}|obs-${n}` },
+  });
+  const plainPut = (n: number) => ({
+    resource: { resourceType: 'Observation' as const, id: `o${n}`, status: 'final' as const, code: { text: 'x' } },
+    request: { method: 'PUT' as const, url: `Observation/o${n}` },
+  });
+  const many = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
+
+  it.each([
+    ['no transaction support', { transaction: false }, many(2, conditionalPut), false],
+    ['HAPI, 20 conditional entries', { transaction: true, software: 'hapi' as const }, many(20, conditionalPut), true],
+    [
+      'Medplum, 8 conditional entries',
+      { transaction: true, software: 'medplum' as const },
+      many(8, conditionalPut),
+      true,
+    ],
+    [
+      'Medplum, 9 conditional entries',
+      { transaction: true, software: 'medplum' as const },
+      many(9, conditionalPut),
+      false,
+    ],
+    ['Medplum, 50 plain updates', { transaction: true, software: 'medplum' as const }, many(50, plainPut), true],
+    ['Medplum, 51 plain updates', { transaction: true, software: 'medplum' as const }, many(51, plainPut), false],
+  ])('%s -> one transaction: %s', (_name, caps, entries, expected) => {
+    expect(fitsOneTransaction(entries, caps)).toBe(expected);
+  });
+
+  it('writes an oversized result for Medplum entry by entry, resolving urn:uuid references', async () => {
+    const big: Bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [...(transaction.entry ?? []), ...many(6, conditionalPut)],
+    };
+    server.handle(async (req: RecordedRequest): Promise<Reply> => {
+      const type = req.path.split('?')[0]!.split('/')[2]!;
+      return { status: 201, json: { resourceType: type, id: `${type.toLowerCase()}-${server.requests.length}` } };
+    });
+    const result = await writeResults(client(), big, { transaction: true, software: 'medplum' });
+    expect(server.requests.map((r) => r.method)).not.toContain(undefined);
+    expect(server.requests.every((r) => r.path !== '/fhir' && r.path !== '/fhir/')).toBe(true);
+    expect(server.requests).toHaveLength(10);
+    expect(result.written).toBe(10);
+    const report = server.requests.find((r) => r.path.startsWith('/fhir/DiagnosticReport'))!;
+    expect(JSON.stringify(report.body)).not.toContain('urn:uuid');
   });
 });
