@@ -37,7 +37,10 @@ const isConditional = (e: BundleEntry): boolean =>
   Boolean(e.request?.ifNoneExist) || (e.request?.method !== 'POST' && String(e.request?.url ?? '').includes('?'));
 
 /** Whether the server will take this Bundle as one transaction. */
-export function fitsOneTransaction(entries: readonly BundleEntry[], caps: Pick<Capabilities, 'transaction' | 'software'>): boolean {
+export function fitsOneTransaction(
+  entries: readonly BundleEntry[],
+  caps: Pick<Capabilities, 'transaction' | 'software'>,
+): boolean {
   if (!caps.transaction) return false;
   if (caps.software !== 'medplum') return true;
   const updates = entries.filter((e) => e.request?.method === 'PUT').length;

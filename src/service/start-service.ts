@@ -17,7 +17,7 @@ import { createNotificationsRouter } from '../intake/notifications-router.ts';
 import { type Logger, logger as rootLogger } from '../logging.ts';
 import { createPoller, type Poller } from '../polling/poller.ts';
 import { type Database, openDatabase } from '../queue/database.ts';
-import { createJobQueue, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
+import { createJobQueue, type JobContext, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
 import { createStateStore, type StateStore } from '../queue/state-store.ts';
 import { registerSubscriptions } from '../registration/register-subscriptions.ts';
 import { createSubscriptionWatcher } from '../registration/watch-subscriptions.ts';
@@ -27,6 +27,7 @@ import { createHealthRouter } from '../server/health-routes.ts';
 import { createMetrics, type Metrics } from '../server/metrics.ts';
 import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
+import { waitForRetryAfter } from '../worker/honour-retry-after.ts';
 import { resolvePatientOf } from '../worker/resolve-resource.ts';
 
 export interface ServiceOptions {
@@ -182,30 +183,32 @@ export async function startService(config: Config, options: ServiceOptions = {})
   app.use(errorHandler);
 
   const concurrency = config.queueConcurrency;
-  const counted = async (kind: string, work: () => Promise<void>) => {
+  const counted = async (kind: string, context: JobContext, work: () => Promise<void>) => {
     try {
       await work();
       metrics.jobs.inc({ kind, outcome: 'done' });
     } catch (err) {
-      metrics.jobs.inc({ kind, outcome: isRetryable(err) ? 'retry' : 'failed' });
+      const retry = isRetryable(err);
+      metrics.jobs.inc({ kind, outcome: retry ? 'retry' : 'failed' });
+      if (retry) await waitForRetryAfter(err, context);
       throw err;
     }
   };
   const assessDeps = { client, capabilities, metrics, logger: log };
   await queue.work(
     'assess-patient',
-    (p) => counted('assess-patient', async () => void (await assessPatientJob(assessDeps, p.patientId))),
+    (p, ctx) => counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId))),
     { concurrency },
   );
-  await queue.work('resolve-resource', (p) =>
-    counted('resolve-resource', async () => {
+  await queue.work('resolve-resource', (p, ctx) =>
+    counted('resolve-resource', ctx, async () => {
       const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
       if (patientId) await enqueue([{ kind: 'assess-patient', patientId }]);
       else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
     }),
   );
-  await queue.work('catch-up', (p) =>
-    counted('catch-up', async () => {
+  await queue.work('catch-up', (p, ctx) =>
+    counted('catch-up', ctx, async () => {
       const result = await poller.runOnce();
       log.info({ reason: p.reason, patients: result.patientIds.length }, 'catch-up done');
     }),
