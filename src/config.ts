@@ -77,6 +77,8 @@ export interface Config {
   /** 0 = off, unless the server has no subscriptions (then FALLBACK_POLL_INTERVAL_SECONDS). */
   pollIntervalSeconds: number;
   queueConcurrency: number;
+  /** A patient assessed less than this long ago is assessed again only when the window has passed (0 = off). */
+  assessThrottleMs: number;
 }
 
 /** Thrown by loadConfig; `problems` has one line per problem, the message lists them all. */
@@ -156,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const subscribe = read('SUBSCRIBE', boolVar) ?? true;
   const pollIntervalSeconds = read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? 0;
   const queueConcurrency = read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4;
+  const assessThrottleMs = read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000;
   const databaseUrl = read('DATABASE_URL', postgresUrl);
   const dataDir = raw('DATA_DIR') ?? './.data';
 
@@ -189,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscribe,
     pollIntervalSeconds,
     queueConcurrency,
+    assessThrottleMs,
   };
 }
 

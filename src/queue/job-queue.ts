@@ -68,6 +68,11 @@ export interface JobContext {
 
 export type JobHandler<K extends JobKind> = (payload: JobPayloads[K], context: JobContext) => Promise<void>;
 
+export interface EnqueueOptions {
+  /** Do not start the jobs before this many milliseconds from now (they still coalesce with later ones). */
+  startAfterMs?: number;
+}
+
 export interface EnqueueResult {
   /** Jobs newly queued (their ids in `ids`). */
   queued: number;
@@ -128,7 +133,7 @@ export interface StopOptions {
 
 export interface JobQueue {
   /** Queues the jobs; resolves once they are committed. Invalid payloads reject the whole call (nothing queued). */
-  enqueue(jobs: readonly JobRequest[]): Promise<EnqueueResult>;
+  enqueue(jobs: readonly JobRequest[], options?: EnqueueOptions): Promise<EnqueueResult>;
   /** Starts handling jobs of one kind in this process. */
   work<K extends JobKind>(kind: K, handler: JobHandler<K>, options?: WorkOptions): Promise<void>;
   /** Stops fetching; graceful waits for running handlers, then returns what is still running to the queue. Idempotent. */
@@ -228,7 +233,7 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
   };
 
   const queue: JobQueue = {
-    async enqueue(jobs) {
+    async enqueue(jobs, enqueueOptions = {}) {
       const byKind = new Map<JobKind, Map<string, JobPayloads[JobKind]>>();
       const issues: { path: PropertyKey[]; message: string }[] = [];
       jobs.forEach((job, index) => {
@@ -244,10 +249,12 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
       if (issues.length) throw new OperationOutcomeError(zodIssuesToOutcome(issues, 'Invalid job'));
 
       const ids: string[] = [];
+      const delay = enqueueOptions.startAfterMs ?? 0;
+      const startAfter = delay > 0 ? new Date(Date.now() + delay) : undefined;
       for (const [kind, keyed] of byKind) {
         const inserted = await boss.insert(
           kind,
-          [...keyed].map(([singletonKey, data]) => ({ data, singletonKey })),
+          [...keyed].map(([singletonKey, data]) => ({ data, singletonKey, ...(startAfter ? { startAfter } : {}) })),
           { returnId: true },
         );
         ids.push(...(inserted ?? []));

@@ -28,6 +28,7 @@ import { createMetrics, type Metrics } from '../server/metrics.ts';
 import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
 import { waitForRetryAfter } from '../worker/honour-retry-after.ts';
+import { createPatientThrottle } from '../worker/patient-throttle.ts';
 import { resolvePatientOf } from '../worker/resolve-resource.ts';
 
 export interface ServiceOptions {
@@ -195,9 +196,20 @@ export async function startService(config: Config, options: ServiceOptions = {})
     }
   };
   const assessDeps = { client, capabilities, metrics, logger: log };
+  const throttle = createPatientThrottle(config.assessThrottleMs);
   await queue.work(
     'assess-patient',
-    (p, ctx) => counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId))),
+    async (p, ctx) => {
+      const wait = ctx.attempt === 1 ? throttle.delayFor(p.patientId) : 0;
+      if (wait > 0) {
+        // Assessed a moment ago: run once more when the window has passed; later notifications fold into that run.
+        await queue.enqueue([{ kind: 'assess-patient', patientId: p.patientId }], { startAfterMs: wait });
+        metrics.jobs.inc({ kind: 'assess-patient', outcome: 'deferred' });
+        return;
+      }
+      await counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId)));
+      throttle.finished(p.patientId);
+    },
     { concurrency },
   );
   await queue.work('resolve-resource', (p, ctx) =>

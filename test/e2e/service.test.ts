@@ -8,7 +8,7 @@ import type { Bundle, DiagnosticReport, Flag } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IRECIST_SYSTEM } from '../../src/codes.ts';
 import type { RunningService } from '../../src/service/start-service.ts';
-import { fhir, resourcesOf, startTestService, waitForQuiet } from './harness.ts';
+import { fhir, metricValue, resourcesOf, startTestService, waitForQuiet } from './harness.ts';
 
 const SAMPLES = join(import.meta.dirname, '../../samples');
 const cases = readdirSync(join(SAMPLES, 'cases'))
@@ -117,6 +117,30 @@ describe.each(['postgres', 'pglite'] as const)('service end to end on %s', (data
     expect(before.queued).toBe(0);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+  });
+
+  it('folds a stream of notifications for one patient into at most two assessments', async () => {
+    await postCase(service, 'responder');
+    await waitForQuiet(service);
+    const done = async () =>
+      metricValue(await (await fetch(`${service.url}/metrics`)).text(), 'irecist_jobs_total', {
+        kind: 'assess-patient',
+        outcome: 'done',
+      }) ?? 0;
+    const before = await done();
+    const { body: observation } = await fhir<Bundle>(service, 'Observation?subject=Patient/responder&_count=1');
+    const body = JSON.stringify(resourcesOf(observation)[0]);
+    const headers = {
+      authorization: `Bearer ${service.config.webhook.secret}`,
+      'content-type': 'application/fhir+json',
+    };
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${service.url}/notifications`, { method: 'POST', headers, body });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await waitForQuiet(service);
+    expect((await done()) - before).toBeLessThanOrEqual(2);
   });
 
   it('answers unknown paths with a FHIR OperationOutcome', async () => {
