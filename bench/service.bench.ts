@@ -278,11 +278,11 @@ const secret = config.webhook.secret;
 // The intake's durable enqueue: start-service calls queue.enqueue on this very object for every notification.
 const enqueue = service.queue.enqueue.bind(service.queue);
 let enqueueTimes: number[] = [];
-service.queue.enqueue = async (jobs) => {
+service.queue.enqueue = async (jobs, options) => {
   const ids = jobs.flatMap((j) => (j.kind === 'assess-patient' ? [j.patientId] : []));
   const t0 = performance.now();
   for (const id of ids) stage(id, 'enqueueStart', t0);
-  const result = await enqueue(jobs);
+  const result = await enqueue(jobs, options);
   const t1 = performance.now();
   for (const id of ids) stage(id, 'enqueued', t1);
   enqueueTimes.push(t1 - t0);

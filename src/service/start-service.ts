@@ -120,9 +120,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
   const capabilities = (): Promise<Capabilities> => readCapabilities(client);
 
+  const throttle = createPatientThrottle(config.assessThrottleMs);
+  /** Queues jobs; an assessment of a patient assessed moments ago waits out the throttle window (patient-throttle.ts). */
   const enqueue = async (jobs: readonly JobIntent[]): Promise<void> => {
-    if (jobs.length === 0) return;
-    await queue.enqueue(jobs);
+    const byDelay = new Map<number, JobIntent[]>();
+    for (const job of jobs) {
+      const delay = job.kind === 'assess-patient' ? throttle.delayFor(job.patientId) : 0;
+      byDelay.set(delay, [...(byDelay.get(delay) ?? []), job]);
+    }
+    for (const [delay, group] of byDelay) await queue.enqueue(group, delay > 0 ? { startAfterMs: delay } : {});
   };
 
   const poller = createPoller({
@@ -196,19 +202,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
     }
   };
   const assessDeps = { client, capabilities, metrics, logger: log };
-  const throttle = createPatientThrottle(config.assessThrottleMs);
   await queue.work(
     'assess-patient',
-    async (p, ctx) => {
-      const wait = ctx.attempt === 1 ? throttle.delayFor(p.patientId) : 0;
-      if (wait > 0) {
-        // Assessed a moment ago: run once more when the window has passed; later notifications fold into that run.
-        await queue.enqueue([{ kind: 'assess-patient', patientId: p.patientId }], { startAfterMs: wait });
-        metrics.jobs.inc({ kind: 'assess-patient', outcome: 'deferred' });
-        return;
-      }
-      await counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId)));
-      throttle.finished(p.patientId);
+    (p, ctx) => {
+      throttle.started(p.patientId);
+      return counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId)));
     },
     { concurrency },
   );

@@ -6,7 +6,7 @@ describe('createPatientThrottle', () => {
     let t = 10_000;
     const throttle = createPatientThrottle(1000, () => t);
     expect(throttle.delayFor('p1')).toBe(0);
-    throttle.finished('p1');
+    throttle.started('p1');
     t += 10;
     expect(throttle.delayFor('p1')).toBe(990);
     expect(throttle.delayFor('p2')).toBe(0);
@@ -16,16 +16,16 @@ describe('createPatientThrottle', () => {
 
   it('is off with a window of 0', () => {
     const throttle = createPatientThrottle(0);
-    throttle.finished('p1');
+    throttle.started('p1');
     expect(throttle.delayFor('p1')).toBe(0);
   });
 
   it('forgets patients whose window has passed once it holds many', () => {
     let t = 0;
     const throttle = createPatientThrottle(1000, () => t);
-    for (let i = 0; i < 10_001; i++) throttle.finished(`old-${i}`);
+    for (let i = 0; i < 10_001; i++) throttle.started(`old-${i}`);
     t = 5_000;
-    throttle.finished('new');
+    throttle.started('new');
     for (let i = 0; i < 10_001; i += 1000) expect(throttle.delayFor(`old-${i}`)).toBe(0);
     expect(throttle.delayFor('new')).toBe(1000);
   });
