@@ -31,6 +31,8 @@ export interface NotificationsRouterDeps {
   tracker: EventNumberTracker;
   /** Largest accepted body in bytes (default 10 MiB). */
   maxBodyBytes?: number;
+  /** Told of every notification's shape and outcome (for metrics); `unknown` shape when it never parsed. */
+  onOutcome?: (shape: string, outcome: 'accepted' | 'duplicate' | 'rejected') => void;
 }
 
 export const ROUTER_TEXT = {
@@ -87,10 +89,15 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
   const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
 
   const readBody: RequestHandler = (req, res, next) => {
-    raw(req, res, (err?: unknown) => (err ? sendError(res, bodyReadError(err)) : next()));
+    raw(req, res, (err?: unknown) => {
+      if (!err) return next();
+      deps.onOutcome?.('unknown', 'rejected');
+      sendError(res, bodyReadError(err));
+    });
   };
 
   const handle = async (req: Request, res: Response): Promise<void> => {
+    let shape = 'unknown';
     try {
       if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
         // Another body parser ran first: the exact bytes (and so the HMAC) are gone. A wiring bug, not bad input.
@@ -104,6 +111,7 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
         { method: req.method, params, headers: req.headers, rawBody, contentType: req.headers['content-type'] },
         deps.tracker,
       );
+      shape = parsed.shape;
       if (parsed.jobs.length > 0) {
         try {
           await deps.enqueue(parsed.jobs);
@@ -126,8 +134,10 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
         },
         'Notification accepted',
       );
+      deps.onOutcome?.(shape, parsed.duplicate ? 'duplicate' : 'accepted');
       send(res, parsed.reply.status, parsed.reply.body);
     } catch (err) {
+      deps.onOutcome?.(shape, 'rejected');
       sendError(res, err);
     }
   };

@@ -11,7 +11,6 @@ export interface Metrics {
   queueDepth: Gauge<'state'>;
   assessmentSeconds: Histogram;
   writeSeconds: Histogram;
-  notificationToWriteSeconds: Histogram;
   fhirRequests: Counter<'operation' | 'status'>;
 }
 
@@ -48,12 +47,6 @@ export function createMetrics(): Metrics {
     writeSeconds: new Histogram({
       name: 'irecist_write_seconds',
       help: 'Time to write one transaction to the FHIR server',
-      buckets,
-      registers: [registry],
-    }),
-    notificationToWriteSeconds: new Histogram({
-      name: 'irecist_notification_to_write_seconds',
-      help: 'From the notification being queued to the result being written',
       buckets,
       registers: [registry],
     }),

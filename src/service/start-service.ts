@@ -9,7 +9,8 @@ import type { MedplumClient } from '@medplum/core';
 import express from 'express';
 import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
-import { createFhirClient, type FetchFn } from '../fhir/client-factory.ts';
+import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
+import { countingFetch } from '../fhir/counting-fetch.ts';
 import { isRetryable } from '../fhir/write-results.ts';
 import type { EventNumberTracker } from '../intake/event-number-tracker.ts';
 import type { JobIntent } from '../intake/jobs.ts';
@@ -116,7 +117,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
   const client = createFhirClient(config, {
     ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: countingFetch(options.fetch ?? globalThis.fetch, metrics, resolveFhirBaseUrl(config, sandbox?.baseUrl)),
   });
   const capabilities = (): Promise<Capabilities> => readCapabilities(client);
 
@@ -144,10 +145,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
     createNotificationsRouter({
       secret: config.webhook.secret,
       tracker: stateEventTracker(state),
-      enqueue: async (jobs) => {
-        await enqueue(jobs);
-        metrics.notifications.inc({ shape: jobs[0]?.kind ?? 'none', outcome: 'queued' });
-      },
+      enqueue,
+      onOutcome: (shape, result) => metrics.notifications.inc({ shape, outcome: result }),
     }),
   );
   if (sandbox) app.use('/fhir/R4', sandbox.router);

@@ -151,7 +151,16 @@ describe.each(['postgres', 'pglite'] as const)('service end to end on %s', (data
 
   it('exposes Prometheus metrics', async () => {
     const text = await (await fetch(`${service.url}/metrics`)).text();
-    expect(text).toContain('irecist_notifications_total');
     expect(text).toContain('irecist_queue_jobs');
+    // The sandbox notified full resources (Medplum style); the bad requests above were counted as rejected.
+    expect(
+      metricValue(text, 'irecist_notifications_total', { shape: 'resource', outcome: 'accepted' }),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(text, 'irecist_notifications_total', { shape: 'unknown', outcome: 'rejected' }),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      metricValue(text, 'irecist_fhir_requests_total', { operation: 'batch-or-transaction', status: '2xx' }),
+    ).toBeGreaterThan(0);
   });
 });
