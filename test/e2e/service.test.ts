@@ -119,6 +119,39 @@ describe.each(['postgres', 'pglite'] as const)('service end to end on %s', (data
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
   });
 
+  it('does not reactivate a Flag a clinician set inactive', async () => {
+    await postCase(service, 'confirmed-progression');
+    await waitForQuiet(service);
+    const [flag] = (await flagsOf(service, 'confirmed-progression')).filter((f) => f.status === 'active');
+    expect(flag).toBeDefined();
+    const put = await fhir<Flag>(service, `Flag/${flag!.id}`, {
+      method: 'PUT',
+      body: JSON.stringify({ ...flag, status: 'inactive' }),
+    });
+    expect(put.status).toBe(200);
+    // Reposting identical data notifies nothing, so tell the adapter directly that the patient's data changed.
+    const done = async () =>
+      metricValue(await (await fetch(`${service.url}/metrics`)).text(), 'irecist_jobs_total', {
+        kind: 'assess-patient',
+        outcome: 'done',
+      }) ?? 0;
+    const before = await done();
+    const { body: observations } = await fhir<Bundle>(
+      service,
+      'Observation?subject=Patient/confirmed-progression&_count=1',
+    );
+    const res = await fetch(`${service.url}/notifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${service.config.webhook.secret}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify(resourcesOf(observations)[0]),
+    });
+    expect(res.status).toBe(200);
+    await waitForQuiet(service);
+    expect(await done()).toBe(before + 1);
+    const flags = await flagsOf(service, 'confirmed-progression');
+    expect(flags.map((f) => f.status)).toEqual(['inactive']);
+  });
+
   it('folds a stream of notifications for one patient into at most two assessments', async () => {
     await postCase(service, 'responder');
     await waitForQuiet(service);
