@@ -23,6 +23,27 @@ const byDate = (a: LabValue, b: LabValue): number => (a.date < b.date ? -1 : a.d
 const undetectable = (v: LabValue): boolean => v.detected === false || v.value === 0;
 
 /**
+ * The values dated on or before `asOf`, in date order. Each series is sorted once and cut by binary search, since
+ * the evidence is computed at every timepoint of a long history.
+ */
+const sortedSeries = new WeakMap<readonly LabValue[], LabValue[]>();
+function upToDate(values: readonly LabValue[], asOf: IsoDate): LabValue[] {
+  let sorted = sortedSeries.get(values);
+  if (!sorted) {
+    sorted = [...values].sort(byDate);
+    sortedSeries.set(values, sorted);
+  }
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]!.date <= asOf) lo = mid + 1;
+    else hi = mid;
+  }
+  return sorted.slice(0, lo);
+}
+
+/**
  * Undetectable ctDNA at baseline, or a >= 10-fold fall within 12 weeks of start, supports pseudoprogression;
  * a rise above baseline supports true progression. Uses values up to `asOf`.
  */
@@ -31,7 +52,7 @@ export function ctdnaEvidence(
   treatmentStart: IsoDate | undefined,
   asOf: IsoDate,
 ): CtdnaEvidence {
-  const upTo = values.filter((v) => v.date <= asOf).sort(byDate);
+  const upTo = upToDate(values, asOf);
   if (upTo.length === 0) return { signal: 'no-data', values: [], text: 'no ctDNA results' };
   const start = treatmentStart ?? upTo[0]!.date;
   const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
@@ -111,7 +132,7 @@ export function ecogEvidence(
   treatmentStart: IsoDate | undefined,
   asOf: IsoDate,
 ): EcogEvidence {
-  const upTo = values.filter((v) => v.date <= asOf && v.value !== undefined).sort(byDate);
+  const upTo = upToDate(values, asOf).filter((v) => v.value !== undefined);
   if (upTo.length === 0) return { unstable: false, text: 'no ECOG performance status recorded' };
   const start = treatmentStart ?? upTo[0]!.date;
   const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
@@ -134,7 +155,7 @@ export interface MarkerTrend {
 
 export function markerTrends(series: readonly MarkerSeries[], asOf: IsoDate): MarkerTrend[] {
   return series.flatMap((s) => {
-    const upTo = s.values.filter((v) => v.date <= asOf && v.value !== undefined).sort(byDate);
+    const upTo = upToDate(s.values, asOf).filter((v) => v.value !== undefined);
     if (upTo.length === 0) return [];
     const first = upTo[0]!;
     const latest = upTo.at(-1)!;
