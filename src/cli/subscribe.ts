@@ -1,8 +1,11 @@
 /** `irecist-adapter subscribe`: creates or updates the adapter's Subscriptions on the configured server, then exits. */
+
+import { SUBSCRIPTION_TOPIC } from '../codes.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient } from '../fhir/client-factory.ts';
 import { toOperationOutcomeError } from '../fhir/outcomes.ts';
+import { getSubscriptionTopic } from '../profiles/load-profiles.ts';
 import { registerSubscriptions } from '../registration/register-subscriptions.ts';
 import type { CliIo } from './assess.ts';
 
@@ -18,6 +21,7 @@ export async function runSubscribe(io: CliIo): Promise<number> {
     const result = await registerSubscriptions(client, caps, {
       publicUrl: config.publicUrl,
       secret: config.webhook.secret,
+      topic: getSubscriptionTopic(SUBSCRIPTION_TOPIC),
     });
     io.stdout(
       `${JSON.stringify({ created: result.created, updated: result.updated, unchanged: result.unchanged, removed: result.removed }, null, 2)}\n`,

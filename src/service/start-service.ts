@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MedplumClient } from '@medplum/core';
 import express from 'express';
+import { SUBSCRIPTION_TOPIC } from '../codes.ts';
 import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
@@ -17,6 +18,7 @@ import type { JobIntent } from '../intake/jobs.ts';
 import { createNotificationsRouter } from '../intake/notifications-router.ts';
 import { type Logger, logger as rootLogger } from '../logging.ts';
 import { createPoller, type Poller } from '../polling/poller.ts';
+import { getSubscriptionTopic } from '../profiles/load-profiles.ts';
 import { type Database, openDatabase } from '../queue/database.ts';
 import { createJobQueue, type JobContext, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
 import { createStateStore, type StateStore } from '../queue/state-store.ts';
@@ -229,7 +231,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
   if (sandbox && caps) {
     await registerSubscriptions(client, caps, { publicUrl: url, secret: config.webhook.secret, flavour: 'medplum' });
   } else if (config.subscribe && caps) {
-    const registerOptions = { publicUrl: config.publicUrl, secret: config.webhook.secret };
+    const registerOptions = {
+      publicUrl: config.publicUrl,
+      secret: config.webhook.secret,
+      topic: getSubscriptionTopic(SUBSCRIPTION_TOPIC),
+    };
     const result = await registerSubscriptions(client, caps, registerOptions);
     log.info(
       { created: result.created.length, updated: result.updated.length, unchanged: result.unchanged.length },
