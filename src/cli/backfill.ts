@@ -12,16 +12,10 @@ import { parseArgs } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import cliProgress from 'cli-progress';
 import { toOperationOutcomeError } from '../fhir/outcomes.ts';
-import { isObject, normaliseReference } from '../mapping/fhir-helpers.ts';
+import { patientIdOf } from '../fhir/resource-owner.ts';
+import { isObject } from '../mapping/fhir-helpers.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { CliIo } from './assess.ts';
-
-/** Which patient a resource belongs to ("Patient/x"), or undefined for shared ones (Medication). */
-function ownerOf(r: Resource): string | undefined {
-  if (r.resourceType === 'Patient') return `Patient/${r.id}`;
-  const ref = normaliseReference((r as { subject?: never }).subject ?? (r as { patient?: never }).patient);
-  return ref?.startsWith('Patient/') ? ref : undefined;
-}
 
 async function readNdjson(
   dir: string,
@@ -49,7 +43,8 @@ async function readNdjson(
         continue;
       }
       const resource = r as unknown as Resource;
-      const owner = ownerOf(resource);
+      const patientId = patientIdOf(resource);
+      const owner = patientId ? `Patient/${patientId}` : undefined;
       if (!owner) shared.push(resource);
       else byPatient.set(owner, [...(byPatient.get(owner) ?? []), resource]);
     }

@@ -13,7 +13,7 @@ import type {
   Patient,
   Resource,
 } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM, INPUT, SYSTEM, TUMOR_MARKERS } from '../codes.ts';
+import { INPUT, SYSTEM, TUMOR_MARKERS } from '../codes.ts';
 import { datePart } from '../domain/dates.ts';
 import type {
   DataQualityIssue,
@@ -27,6 +27,7 @@ import type {
   Scan,
 } from '../domain/types.ts';
 import { badRequest } from '../fhir/outcomes.ts';
+import { isAdapterWritten, patientReferenceOf } from '../fhir/resource-owner.ts';
 import { asArray, codings, hasCoding, isObject, normaliseReference, refOf, versionedRefOf } from './fhir-helpers.ts';
 import type { ImmunotherapyCatalogue } from './immunotherapy-catalogue.ts';
 import { isCountedStatus } from './observation-status.ts';
@@ -57,11 +58,6 @@ export interface MappedPatient {
   existingFlags: Flag[];
 }
 
-const isAdapterOutput = (r: Resource): boolean =>
-  r.resourceType === 'Provenance' ||
-  ((r.resourceType === 'DiagnosticReport' || r.resourceType === 'Observation' || r.resourceType === 'Flag') &&
-    asArray(r.identifier).some((i) => isObject(i) && i.system === IDENTIFIER_SYSTEM));
-
 /** Which patient the Bundle is about: its one Patient, or the one every subject points at. */
 function findPatient(
   resources: Resource[],
@@ -71,11 +67,7 @@ function findPatient(
   if (patients.length > 1) throw badRequest('The Bundle holds more than one Patient; give one patient per Bundle');
   if (patients[0]) return { ref: refOf(patients[0]), patient: patients[0] };
   const subjects = new Set(
-    resources
-      .map((r) =>
-        resolve((r as { subject?: unknown; patient?: unknown }).subject ?? (r as { patient?: unknown }).patient),
-      )
-      .filter((s): s is string => s?.startsWith('Patient/') === true),
+    resources.map((r) => resolve(patientReferenceOf(r))).filter((s): s is string => s?.startsWith('Patient/') === true),
   );
   if (subjects.size === 1) return { ref: [...subjects][0]! };
   if (subjects.size === 0)
@@ -100,7 +92,7 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
   }
   const belongs = (r: Resource): boolean => {
     if (r.resourceType === 'Patient' || r.resourceType === 'Medication') return true;
-    const owner = resolve((r as { subject?: unknown }).subject ?? (r as { patient?: unknown }).patient);
+    const owner = resolve(patientReferenceOf(r));
     return owner === undefined || owner === patientRef;
   };
 
@@ -137,13 +129,13 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
         medications.set(refOf(r), r as Medication);
         break;
       case 'Flag':
-        if (isAdapterOutput(r)) existingFlags.push(r as Flag);
+        if (isAdapterWritten(r)) existingFlags.push(r as Flag);
         else unused.set('Flag', (unused.get('Flag') ?? 0) + 1);
         break;
       case 'Patient':
         break;
       default:
-        if (isAdapterOutput(r)) break;
+        if (isAdapterWritten(r)) break;
         others.push(r);
     }
   }

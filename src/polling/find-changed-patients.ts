@@ -8,8 +8,8 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Identifier, Meta, Reference, ResourceType } from '@medplum/fhirtypes';
-import { BASE } from '../codes.ts';
 import { badRequest } from '../fhir/outcomes.ts';
+import { isAdapterWritten, patientIdFromReference } from '../fhir/resource-owner.ts';
 import { observationCodeParam } from '../registration/subscription-templates.ts';
 import { searchPages } from './search-pages.ts';
 
@@ -77,25 +77,6 @@ const TARGETS: readonly Target[] = [
   { resourceType: 'BodyStructure', elements: 'patient,meta', patientRef: (r) => r.patient },
   { resourceType: 'Patient', elements: 'meta', patientRef: (r) => ({ reference: `Patient/${r.id}` }) },
 ];
-
-/** `x` from `Patient/x`, `Patient/x/_history/2` or `https://server/fhir/Patient/x`; else undefined. */
-export function patientIdFromReference(ref: Reference | undefined): string | undefined {
-  const m = ref?.reference?.match(/(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/);
-  return m?.[1];
-}
-
-/**
- * Resources the adapter writes itself carry its identifier, tag or profile (all under BASE); changes to them
- * must not wake the adapter up again.
- */
-export function isAdapterWritten(r: { meta?: Meta; identifier?: Identifier[] }): boolean {
-  const underBase = (s: string | undefined): boolean => !!s && (s === BASE || s.startsWith(`${BASE}/`));
-  return (
-    !!r.identifier?.some((i) => underBase(i.system)) ||
-    !!r.meta?.tag?.some((t) => underBase(t.system)) ||
-    !!r.meta?.profile?.some((p) => underBase(p))
-  );
-}
 
 const toMillis = (instant: string): number => Date.parse(instant);
 

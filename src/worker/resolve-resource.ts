@@ -3,17 +3,8 @@
  * resource, or for a deleted one its history, and returns the patient id to assess.
  */
 import type { MedplumClient } from '@medplum/core';
-import type { Resource, ResourceType } from '@medplum/fhirtypes';
-import { patientIdFromReference } from '../polling/find-changed-patients.ts';
-
-function patientOf(r: Resource | undefined): string | undefined {
-  if (!r) return undefined;
-  if (r.resourceType === 'Patient') return r.id;
-  const owner =
-    (r as { subject?: { reference?: string }; patient?: { reference?: string } }).subject ??
-    (r as { patient?: { reference?: string } }).patient;
-  return patientIdFromReference(owner);
-}
+import type { ResourceType } from '@medplum/fhirtypes';
+import { patientIdOf } from '../fhir/resource-owner.ts';
 
 export async function resolvePatientOf(
   client: MedplumClient,
@@ -24,7 +15,7 @@ export async function resolvePatientOf(
   const type = resourceType as ResourceType;
   if (!deleted) {
     try {
-      return patientOf(await client.readResource(type, id));
+      return patientIdOf(await client.readResource(type, id));
     } catch (err) {
       const status = (err as { status?: number }).status;
       if (status !== 404 && status !== 410) throw err;
@@ -33,7 +24,7 @@ export async function resolvePatientOf(
   // Deleted (or gone since): an earlier version in the history still names the patient.
   const history = await client.readHistory(type, id);
   for (const entry of history.entry ?? []) {
-    const found = patientOf(entry.resource);
+    const found = entry.resource ? patientIdOf(entry.resource) : undefined;
     if (found) return found;
   }
   return undefined;

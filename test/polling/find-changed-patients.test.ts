@@ -1,11 +1,8 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IDENTIFIER_SYSTEM, IRECIST_SYSTEM, PROFILE } from '../../src/codes.ts';
-import {
-  findChangedPatients,
-  isAdapterWritten,
-  patientIdFromReference,
-} from '../../src/polling/find-changed-patients.ts';
+import { isAdapterWritten, patientIdFromReference } from '../../src/fhir/resource-owner.ts';
+import { findChangedPatients } from '../../src/polling/find-changed-patients.ts';
 import { type FakeFhirServer, startFakeFhirServer } from '../registration/fake-fhir-server.ts';
 
 const T0 = Date.parse('2025-03-01T10:00:00.000Z');

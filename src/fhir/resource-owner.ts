@@ -1,0 +1,40 @@
+/**
+ * Whose data a resource is, and whether the adapter wrote it: asked by intake's worker, polling, mapping and
+ * backfill alike. Total on malformed input (never throws).
+ */
+import type { Reference, Resource } from '@medplum/fhirtypes';
+import { BASE } from '../codes.ts';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The reference to the patient a resource is about: a Patient itself, else `subject`, else `patient`. */
+export function patientReferenceOf(r: Resource): Reference | undefined {
+  if (r.resourceType === 'Patient') return r.id ? { reference: `Patient/${r.id}` } : undefined;
+  const { subject, patient } = r as { subject?: unknown; patient?: unknown };
+  const ref = subject ?? patient;
+  return isObject(ref) ? (ref as Reference) : undefined;
+}
+
+/** `x` from `Patient/x`, `Patient/x/_history/2` or `https://server/fhir/Patient/x`; else undefined. */
+export function patientIdFromReference(ref: Reference | undefined): string | undefined {
+  const value = isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
+  return value?.match(/(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/)?.[1];
+}
+
+/** The id of the patient a resource is about, when it names one by a literal reference. */
+export const patientIdOf = (r: Resource): string | undefined => patientIdFromReference(patientReferenceOf(r));
+
+/**
+ * Resources the adapter writes carry its identifier, tag or profile (all under BASE): changes to them must not
+ * wake the adapter up again, and they are not inputs of an assessment.
+ */
+export function isAdapterWritten(r: { meta?: unknown; identifier?: unknown }): boolean {
+  const underBase = (s: unknown): boolean => typeof s === 'string' && (s === BASE || s.startsWith(`${BASE}/`));
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const meta = isObject(r.meta) ? r.meta : {};
+  return (
+    list(r.identifier).some((i) => isObject(i) && underBase(i.system)) ||
+    list(meta.tag).some((t) => isObject(t) && underBase(t.system)) ||
+    list(meta.profile).some(underBase)
+  );
+}
