@@ -28,12 +28,13 @@ export const patientIdOf = (r: Resource): string | undefined => patientIdFromRef
  * Resources the adapter writes carry its identifier, tag or profile (all under BASE): changes to them must not
  * wake the adapter up again, and they are not inputs of an assessment.
  */
-export function isAdapterWritten(r: { meta?: unknown; identifier?: unknown }): boolean {
+export function isAdapterWritten(r: object): boolean {
   const underBase = (s: unknown): boolean => typeof s === 'string' && (s === BASE || s.startsWith(`${BASE}/`));
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  const meta = isObject(r.meta) ? r.meta : {};
+  const { meta: m, identifier } = r as { meta?: unknown; identifier?: unknown };
+  const meta = isObject(m) ? m : {};
   return (
-    list(r.identifier).some((i) => isObject(i) && underBase(i.system)) ||
+    list(identifier).some((i) => isObject(i) && underBase(i.system)) ||
     list(meta.tag).some((t) => isObject(t) && underBase(t.system)) ||
     list(meta.profile).some(underBase)
   );

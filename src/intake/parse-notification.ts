@@ -22,7 +22,6 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { z } from 'zod';
-import { BASE } from '../codes.ts';
 import {
   allOk,
   badRequest,
@@ -31,6 +30,7 @@ import {
   unsupportedMediaType,
   zodIssuesToOutcome,
 } from '../fhir/outcomes.ts';
+import { isAdapterWritten } from '../fhir/resource-owner.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker, EventNumberUpdate } from './event-number-tracker.ts';
 import { type CatchUpJob, dedupeJobs, type JobIntent } from './jobs.ts';
@@ -100,9 +100,6 @@ export const INPUT_RESOURCE_TYPES: ReadonlySet<string> = new Set([
   'BodyStructure',
   'DiagnosticReport',
 ]);
-
-/** Our own output namespace: resources carrying it were written by the adapter and must not trigger reassessment. */
-const OWN_PREFIX = `${BASE}/`;
 
 export const REPLY_TEXT = {
   accepted: 'Notification accepted',
@@ -264,22 +261,13 @@ function jobsForReference(key: ResourceKey, deleted: boolean): JobIntent[] {
   return [{ kind: 'resolve-resource', resourceType: key.resourceType, id: key.id, deleted }];
 }
 
-/** True for a resource the adapter wrote itself (profile or identifier under our base URL). */
-function isOwnWrite(resource: ParsedResource): boolean {
-  if (resource.resourceType === 'Flag' || resource.resourceType === 'Provenance') return true;
-  if (resource.resourceType !== 'Observation' && resource.resourceType !== 'DiagnosticReport') return false;
-  return (
-    (resource.meta?.profile ?? []).some((p) => p.startsWith(OWN_PREFIX)) ||
-    (resource.identifier ?? []).some((i) => i.system?.startsWith(OWN_PREFIX) === true)
-  );
-}
-
 /**
  * A full resource: its Patient (itself, or its subject/patient reference) is assessed. When the patient reference is
  * missing or not a literal reference (urn:uuid, contained), the worker resolves the resource by type and id instead.
  */
 function jobsForResource(resource: ParsedResource, fallback: ResourceKey | undefined, deleted: boolean): JobIntent[] {
-  if (isOwnWrite(resource) || !INPUT_RESOURCE_TYPES.has(resource.resourceType)) return [];
+  // The adapter's own writes must not trigger a reassessment.
+  if (isAdapterWritten(resource) || !INPUT_RESOURCE_TYPES.has(resource.resourceType)) return [];
   const key: ResourceKey | undefined =
     resource.id !== undefined && isKnownResourceType(resource.resourceType)
       ? { resourceType: resource.resourceType, id: resource.id }
