@@ -1,16 +1,23 @@
 /**
  * The one logger (pino, JSON lines). House rule: log ids and counts only, never names, dates of birth,
  * identifiers' values or whole resources. Messages are static; variable data goes into fields.
+ * Lines go to stdout, or are appended to LOG_FILE when it is set (the test suite collects every line that way and
+ * scans them for patient data: test/log-scan).
  */
 import { pino } from 'pino';
 
-export const logger = pino({
-  level: process.env.LOG_LEVEL ?? 'info',
-  base: { service: 'irecist-adapter' },
-  redact: {
-    paths: ['req.headers.authorization', 'req.headers["x-signature"]', '*.secret', '*.privateKey'],
-    remove: true,
+const logFile = process.env.LOG_FILE;
+
+export const logger = pino(
+  {
+    level: process.env.LOG_LEVEL ?? 'info',
+    base: { service: 'irecist-adapter' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-signature"]', '*.secret', '*.privateKey'],
+      remove: true,
+    },
   },
-});
+  logFile ? pino.destination({ dest: logFile, append: true, mkdir: true, sync: true }) : undefined,
+);
 
 export type Logger = typeof logger;

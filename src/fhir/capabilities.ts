@@ -110,6 +110,26 @@ export function readCapabilities(client: MedplumClient): Promise<Capabilities> {
   return found;
 }
 
+/**
+ * Whether the FHIR server answers right now: its CapabilityStatement read afresh (never from the cache above, which
+ * would call a server that went down after start-up healthy), within `timeoutMs`.
+ * @param client - The FHIR client.
+ * @param timeoutMs - How long to wait.
+ * @returns True when it answered with a CapabilityStatement.
+ */
+export async function probeFhirServer(client: MedplumClient, timeoutMs: number): Promise<boolean> {
+  try {
+    const cs = await client.get<CapabilityStatement>(`${fhirBaseUrlOf(client)}/metadata`, {
+      headers: { Accept: 'application/fhir+json' },
+      cache: 'no-cache',
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    return cs?.resourceType === 'CapabilityStatement';
+  } catch {
+    return false;
+  }
+}
+
 /** Forgets cached capabilities (tests; after the server was upgraded). */
 export function clearCapabilitiesCache(): void {
   cache.clear();

@@ -157,6 +157,17 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
+ * A FHIR server's definite refusal (4xx other than 408/409/412/425/429): the same request would be refused again, so
+ * the queue dead-letters the job at once instead of spending its retries. Timeouts, connection failures and errors of
+ * unknown kind are not final: they are retried.
+ * @param err - Anything thrown.
+ * @returns True for a final refusal.
+ */
+export function isFinalRefusal(err: unknown): boolean {
+  return err instanceof FhirRequestError && !err.retryable;
+}
+
+/**
  * The Retry-After the server asked for, when the error carries one.
  * @param err - Anything thrown.
  * @returns Milliseconds, or undefined.

@@ -122,6 +122,8 @@ export interface ReplayFilter {
 export interface WorkOptions {
   /** Jobs of this kind run at once in this process. Default 1. */
   concurrency?: number;
+  /** Errors no retry can cure (a FHIR server's definite refusal): the job is dead-lettered at once. */
+  isFinal?: (err: unknown) => boolean;
 }
 
 export interface StopOptions {
@@ -292,6 +294,14 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
           if (job.singletonKey && (await retryPending(kind, job.singletonKey, job.id).catch(() => false))) {
             logger.warn(fields, 'Job failed; a pending retry of the same key covers it');
             return;
+          }
+          // No retries left for a final error: pg-boss then fails it for good and dead-letters it.
+          if (job.retryCount < job.retryLimit && workOptions.isFinal?.(err)) {
+            await db.query(`UPDATE ${schema}.job SET retry_limit = retry_count WHERE name = $1 AND id = $2`, [
+              kind,
+              job.id,
+            ]);
+            job.retryLimit = job.retryCount;
           }
           const deadLettered = job.retryCount >= job.retryLimit;
           logger.warn(

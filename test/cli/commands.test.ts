@@ -94,7 +94,6 @@ describe('irecist-adapter subscribe', () => {
     FHIR_BASE_URL: fhir.baseUrl,
     WEBHOOK_SECRET: 'a-webhook-secret-of-some-length',
     PUBLIC_URL: 'https://adapter.example.org',
-    LOG_LEVEL: 'silent',
   });
 
   it('creates the Subscriptions once; a second run changes nothing', async () => {
@@ -116,7 +115,7 @@ describe('irecist-adapter subscribe', () => {
 
   it('refuses an invalid configuration with one line per problem', async () => {
     const run = await runCli(['subscribe'], {
-      env: { FHIR_BASE_URL: 'not a url', WEBHOOK_SECRET: 'short', LOG_LEVEL: 'silent' },
+      env: { FHIR_BASE_URL: 'not a url', WEBHOOK_SECRET: 'short' },
     });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('FHIR_BASE_URL');
@@ -127,7 +126,7 @@ describe('irecist-adapter subscribe', () => {
 
 describe('irecist-adapter replay', () => {
   it('lists and re-queues dead letters in the configured database (none here)', async () => {
-    const env = { DATA_DIR: mkdtempSync(join(tmpdir(), 'replay-')), LOG_LEVEL: 'silent' };
+    const env = { DATA_DIR: mkdtempSync(join(tmpdir(), 'replay-')) };
     const list = await runCli(['replay', '--list'], { env, timeoutMs: 60_000 });
     expect(list.status).toBe(0);
     expect(JSON.parse(list.stdout)).toEqual([]);

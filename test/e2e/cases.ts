@@ -11,6 +11,7 @@ import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import { assessBundle } from '../../src/pipeline/assess-resources.ts';
 import type { SandboxRepository } from '../../src/sandbox/index.ts';
 import { CASES_DIR, type CaseSummary, caseNames, summarise, TRANSACTIONS_DIR } from '../cli/case-check.ts';
+import { withSentinelData } from '../setup/patient-data-sentinels.ts';
 import { postBundle } from './harness.ts';
 
 export { caseNames };
@@ -40,7 +41,9 @@ export function loadCase(name: string, copy?: string): TestCase {
   // The transaction sample holds the same resources (checked here, so the two never drift apart).
   const tx = read(join(TRANSACTIONS_DIR, `${name}.transaction.json`));
   expect((tx.entry ?? []).map((e) => e.resource)).toEqual(resources);
-  return { name: newName, patientId: patient.id, resources };
+  // Every loaded patient carries data that must never be logged (test/log-scan looks for it).
+  const withPatientData = resources.map((r) => (r.resourceType === 'Patient' ? withSentinelData(r) : r));
+  return { name: newName, patientId: patient.id, resources: withPatientData };
 }
 
 /** The case with some resources changed (by type/id) or removed (the function returns undefined). */

@@ -23,7 +23,7 @@ export async function startTestService(options: {
 }): Promise<RunningService> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'irecist-e2e-'));
   const config = loadConfig({
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATA_DIR: dataDir,
     ...(options.database === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
   });
@@ -139,7 +139,7 @@ export async function startAdapter(options: {
   logger?: Logger;
 }): Promise<RunningService> {
   const config = loadConfig({
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATA_DIR: mkdtempSync(join(tmpdir(), 'irecist-e2e-')),
     DATABASE_URL: POSTGRES_URL,
     FHIR_BASE_URL: options.fhirBaseUrl,

@@ -224,6 +224,30 @@ describe('reliability: FHIR server faults', () => {
     expect(after.checks.find((c) => c.name === 'backlog')?.detail).toEqual({ queued: 0, active: 0, deadLettered: 0 });
   });
 
+  it('a definite refusal (400 on the write) is dead-lettered after one attempt, not retried', async () => {
+    const refused = loadCase('confirmed-progression');
+    const healthy = loadCase('responder');
+    const e = await setUp('final', [refused, healthy], 3);
+    e.faults.set(faultKey('write', refused.patientId), [{ fault: { kind: 'answer', status: 400 }, forever: true }]);
+    await notifyPatient(e, refused);
+    await notifyPatient(e, healthy);
+    await waitFor(async () => (await e.adapter.queue.stats()).deadLettered === 1, 'the job to be dead-lettered');
+    await waitForQueueQuiet(e.adapter.queue);
+
+    expect(attemptsOf(e, 'write', refused.patientId).map((l) => l.status)).toEqual([400]);
+    expectNothingWritten(e.fhir.repo, refused.patientId);
+    expectAssessed(e.fhir.repo, healthy);
+    const letters = await e.adapter.queue.listDeadLetters();
+    expect(letters).toMatchObject([{ kind: 'assess-patient', payload: { patientId: refused.patientId } }]);
+    expect(metricValue(await metrics(e), 'irecist_jobs_total', { kind: 'assess-patient', outcome: 'failed' })).toBe(1);
+
+    // Once the cause is fixed, `replay` brings it back with fresh attempts.
+    e.faults.clear();
+    expect(await e.adapter.queue.replayDeadLetters()).toBe(1);
+    await waitForQueueQuiet(e.adapter.queue);
+    expectAssessed(e.fhir.repo, refused);
+  });
+
   it('a transaction failing part way leaves no half result; the retry writes it whole', async () => {
     const tc = loadCase('confirmed-progression');
     const e = await setUp('partial', [tc], 3);

@@ -220,7 +220,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('job queue on %s', (_na
   it.skipIf(!backend.available)('keeps what enqueue acknowledged when the process is killed right after', async () => {
     await db.close();
     const child = spawn(process.execPath, [CRASH_FIXTURE, JSON.stringify(target.options)], {
-      env: { ...process.env, LOG_LEVEL: 'silent' },
+      env: process.env,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const acknowledged = await new Promise<string>((done, fail) => {
