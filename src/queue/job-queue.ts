@@ -18,6 +18,7 @@ import type { ConstructorOptions, JobWithMetadata } from 'pg-boss';
 import { PgBoss } from 'pg-boss';
 import { OperationOutcomeError, outcome, zodIssuesToOutcome } from '../fhir/outcomes.ts';
 import { logger } from '../logging.ts';
+import { createPeriodicTask } from '../util/periodic-task.ts';
 import type { Database } from './database.ts';
 import type { JobKind, JobPayloads, JobRequest } from './jobs.ts';
 import { JOB_KINDS, parseJobRequest } from './jobs.ts';
@@ -43,11 +44,14 @@ export interface JobQueueOptions {
   retry?: RetryOptions;
   /** A job running longer than this is failed (and retried) and its signal aborted. Default 900, at most 86400. */
   jobTimeoutSeconds?: number;
-  /** A running job must heartbeat this often (pg-boss does it for the handler); a silent one is failed. Default 30, at least 10. */
+  /**
+   * A running job must heartbeat this often (pg-boss does it for the handler); a silent one is failed. Default 10 (the
+   * least pg-boss allows): with the maintenance interval, a job of a killed process runs again within about 20 s.
+   */
   heartbeatSeconds?: number;
   /** How often idle workers look for due jobs; new jobs wake them at once through LISTEN/NOTIFY. Default 2, at least 0.5. */
   pollingIntervalSeconds?: number;
-  /** How often pg-boss maintenance runs (timed-out and heartbeat-lost jobs, retention). Default 60. */
+  /** How often pg-boss maintenance runs (timed-out and heartbeat-lost jobs, retention, superseded dead letters). Default 10. */
   maintenanceIntervalSeconds?: number;
   /** How long a dead-lettered job is kept for replay, in days. Default 90, at most 365. */
   deadLetterRetentionDays?: number;
@@ -168,9 +172,9 @@ function resolveOptions(options: JobQueueOptions): ResolvedOptions {
     backoff: options.retry?.backoff ?? true,
     maxDelaySeconds: whole(options.retry?.maxDelaySeconds, 300, 1, 86_400),
     jobTimeoutSeconds: whole(options.jobTimeoutSeconds, 900, 1, 86_400),
-    heartbeatSeconds: whole(options.heartbeatSeconds, 30, 10, 3_600),
+    heartbeatSeconds: whole(options.heartbeatSeconds, 10, 10, 3_600),
     pollingIntervalSeconds: Math.max(0.5, options.pollingIntervalSeconds ?? 2),
-    maintenanceIntervalSeconds: whole(options.maintenanceIntervalSeconds, 60, 1, 3_600),
+    maintenanceIntervalSeconds: whole(options.maintenanceIntervalSeconds, 10, 1, 3_600),
     deadLetterRetentionDays: whole(options.deadLetterRetentionDays, 90, 1, 365),
     poolSize: whole(options.poolSize, 5, 1, 100),
   };
@@ -218,6 +222,7 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
   const stop = (stopOptions: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
       unregister();
+      await sweeper.stop();
       const graceful = stopOptions.graceful ?? true;
       await boss.stop({ graceful, timeout: Math.max(1_000, stopOptions.timeoutMs ?? 30_000) });
       logger.info({ graceful }, 'Job queue stopped');
@@ -233,6 +238,28 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
     );
     return rows.length > 0;
   };
+
+  // A dead letter is superseded once a newer job of the same key waits or runs: that job assesses the same patient
+  // (resolves the same resource) from the server's current data, and is dead-lettered itself if it fails for good.
+  // Besides tidying, this undoes a false dead letter: pg-boss fails a job of a killed process for good, without
+  // retrying it, when a retry of the same key already waits (the stately policy holds one retry per key).
+  const sweepSupersededDeadLetters = async (): Promise<number> => {
+    const { rows } = await db.query<{ id: string }>(
+      `DELETE FROM ${schema}.job d
+        WHERE d.name = $1 AND d.state IN ('created', 'retry') AND d.singleton_key IS NOT NULL
+          AND EXISTS (SELECT 1 FROM ${schema}.job j
+                       WHERE j.name = d.source_name AND j.singleton_key = d.singleton_key
+                         AND j.state IN ('created', 'retry', 'active'))
+        RETURNING d.id`,
+      [DEAD_LETTER_QUEUE],
+    );
+    if (rows.length) logger.info({ removed: rows.length }, 'Superseded dead letters removed');
+    return rows.length;
+  };
+  const sweeper = createPeriodicTask(sweepSupersededDeadLetters, config.maintenanceIntervalSeconds * 1000, (err) =>
+    logger.warn(errorFields(err), 'Dead-letter sweep failed'),
+  );
+  sweeper.start();
 
   const queue: JobQueue = {
     async enqueue(jobs, enqueueOptions = {}) {

@@ -192,6 +192,23 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('job queue on %s', (_na
     expect(await queue.listDeadLetters()).toEqual([]);
   });
 
+  it.skipIf(!backend.available)('drops a dead letter once a newer job of the same patient waits', async () => {
+    const failing = await open({ ...FAST, maintenanceIntervalSeconds: 1 });
+    await failing.work('assess-patient', async () => {
+      throw new Error('FHIR server down');
+    });
+    await failing.enqueue([assess('p7'), assess('p8')]);
+    await waitFor(async () => (await failing.stats()).deadLettered === 2, 'dead-lettered');
+    await failing.stop();
+
+    // A new notification for p7 (nobody works it yet): its dead letter is superseded, p8's stays.
+    const queue = await open({ ...FAST, maintenanceIntervalSeconds: 1 });
+    await queue.enqueue([assess('p7')]);
+    await waitFor(async () => (await queue.stats()).deadLettered === 1, 'superseded dead letter dropped');
+    expect((await queue.listDeadLetters()).map((l) => l.payload)).toEqual([{ patientId: 'p8' }]);
+    expect((await queue.stats()).queued).toBe(1);
+  });
+
   it.skipIf(!backend.available)('loses and doubles nothing across a restart with jobs queued', async () => {
     const producer = await open();
     const jobs: JobRequest[] = [
