@@ -7,10 +7,15 @@
 import { pino } from 'pino';
 
 const logFile = process.env.LOG_FILE;
+// An unknown LOG_LEVEL would make pino throw here, at import, with the value in the message and a stack trace:
+// fall back to info and let loadConfig report it like any other invalid setting (one line, no value).
+const envLevel = process.env.LOG_LEVEL;
+const level =
+  envLevel !== undefined && (envLevel === 'silent' || Object.hasOwn(pino.levels.values, envLevel)) ? envLevel : 'info';
 
 export const logger = pino(
   {
-    level: process.env.LOG_LEVEL ?? 'info',
+    level,
     base: { service: 'irecist-adapter' },
     redact: {
       paths: ['req.headers.authorization', 'req.headers["x-signature"]', '*.secret', '*.privateKey'],

@@ -15,7 +15,16 @@ export async function runServe(io: CliIo): Promise<number> {
     }
     throw err;
   }
-  const service = await startService(config);
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(config);
+  } catch (err) {
+    // One line an operator can act on (the database or the port), never a stack trace or a connection string.
+    const { name, code } = err as { name?: unknown; code?: unknown };
+    logger.error({ name, code }, 'start failed');
+    io.stderr(`irecist-adapter could not start: ${startFailure(err)}\n`);
+    return 1;
+  }
   io.stderr(
     `irecist-adapter listening on ${service.url}${service.sandbox ? ` with the sandbox FHIR server at ${service.sandbox.baseUrl}` : ''}\n` +
       (config.webhook.generated ? 'WEBHOOK_SECRET was generated for this run (sandbox mode).\n' : ''),
@@ -30,4 +39,14 @@ export async function runServe(io: CliIo): Promise<number> {
   });
   await service.close();
   return 0;
+}
+
+/** What stopped the start, in words that carry no configuration values. */
+function startFailure(err: unknown): string {
+  const e = err as { code?: unknown; issue?: unknown; outcome?: { issue?: { details?: { text?: unknown } }[] } };
+  const text = e.outcome?.issue?.[0]?.details?.text;
+  if (typeof text === 'string') return text;
+  if (e.code === 'EADDRINUSE') return 'the port is already in use (PORT)';
+  if (e.code === 'EACCES') return 'no permission to listen on the port (PORT)';
+  return 'unexpected error (see the log line "start failed")';
 }

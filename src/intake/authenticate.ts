@@ -27,25 +27,43 @@ function single(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-/**
- * Accepts the request when either the bearer token equals the secret or X-Signature is the hex HMAC-SHA256 of
- * `rawBody` (lowercase or uppercase hex). Throws a 401 OperationOutcomeError otherwise, including when the secret
- * is empty. Headers are Node's lowercased header object.
- */
-export function authenticate(headers: HeaderBag, rawBody: Buffer, secret: string): { ok: true } {
-  if (!secret) throw unauthorized(UNAUTHENTICATED_TEXT);
+export type AuthMethod = 'bearer' | 'signature';
 
-  let ok = false;
+function bearerMatches(headers: HeaderBag, secret: string): boolean {
   const authorization = single(headers.authorization);
   const bearer = authorization ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)?.[1] : undefined;
-  if (bearer !== undefined && safeEqual(bearer, secret)) ok = true;
+  return bearer !== undefined && safeEqual(bearer, secret);
+}
 
+/**
+ * Which credential authenticates the request: `signature` when X-Signature is the hex HMAC-SHA256 of `rawBody`
+ * (lowercase or uppercase hex; it binds the body, so it wins when both are valid), else `bearer` when the bearer
+ * token equals the secret. Throws a 401 OperationOutcomeError otherwise, including when the secret is empty.
+ * Headers are Node's lowercased header object.
+ */
+export function authenticateRequest(headers: HeaderBag, rawBody: Buffer, secret: string): AuthMethod {
+  if (!secret) throw unauthorized(UNAUTHENTICATED_TEXT);
   const signature = single(headers['x-signature'])?.trim().toLowerCase();
   if (signature !== undefined) {
     const expected = createHmac('sha256', secret).update(rawBody).digest('hex');
-    if (safeEqual(signature, expected)) ok = true;
+    if (safeEqual(signature, expected)) return 'signature';
   }
+  if (bearerMatches(headers, secret)) return 'bearer';
+  throw unauthorized(UNAUTHENTICATED_TEXT);
+}
 
-  if (!ok) throw unauthorized(UNAUTHENTICATED_TEXT);
+/** Accepts the request when either credential is valid (see {@link authenticateRequest}); throws 401 otherwise. */
+export function authenticate(headers: HeaderBag, rawBody: Buffer, secret: string): { ok: true } {
+  authenticateRequest(headers, rawBody, secret);
   return { ok: true };
+}
+
+/**
+ * Whether the headers alone leave a chance of authenticating: a valid bearer token, or an X-Signature to check
+ * against the body. False means 401 without reading the body, so an unauthenticated client cannot make the server
+ * buffer up to the body limit for every request it opens.
+ */
+export function mayAuthenticate(headers: HeaderBag, secret: string): boolean {
+  if (!secret) return false;
+  return single(headers['x-signature']) !== undefined || bearerMatches(headers, secret);
 }

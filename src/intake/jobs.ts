@@ -17,7 +17,13 @@ export interface ResolveResourceJob {
   deleted: boolean;
 }
 
-export type CatchUpReason = 'empty-notification' | 'event-gap' | 'heartbeat-gap' | 'poll' | 'handshake';
+export type CatchUpReason =
+  | 'empty-notification'
+  | 'event-gap'
+  | 'heartbeat-gap'
+  | 'counter-reset'
+  | 'poll'
+  | 'handshake';
 
 /** Nothing is named (empty notifications) or events were missed: the worker asks the server what changed. */
 export interface CatchUpJob {
@@ -31,6 +37,7 @@ export type JobIntent = AssessPatientJob | ResolveResourceJob | CatchUpJob;
 
 /** Which catch-up reason wins when one notification gives several for the same subscription. */
 const REASON_RANK: Record<CatchUpReason, number> = {
+  'counter-reset': 6,
   'event-gap': 5,
   'heartbeat-gap': 4,
   handshake: 3,

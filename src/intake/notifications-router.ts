@@ -1,25 +1,32 @@
 /**
  * The rest-hook endpoint (contract section 4): POST /notifications, PUT and DELETE /notifications/:type/:id.
  *
- * Order per request: read the raw body (limit -> 413) -> authenticate over those exact bytes (401) -> parse (400/415)
- * -> enqueue the jobs (a quick durable insert; failure -> 503 so the server retries) -> record event numbers -> reply.
+ * Order per request: no credential that could pass -> 401 before the body is read; read the raw body (limit -> 413)
+ * -> authenticate over those exact bytes (401) -> parse (400/415) -> a signed delivery already queued within the
+ * replay window -> 200, nothing queued (replay-guard.ts) -> enqueue the jobs (a quick durable insert; failure -> 503
+ * so the server retries) -> record event numbers -> reply.
  * Every reply, error or not, is a FHIR OperationOutcome (HAPI parses it); nothing is queued for bad input.
+ * Refusals are logged by refusal-log.ts (status and code only, at most one warn line per kind per window).
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import {
+  allOk,
   badRequest,
   OperationOutcomeError,
   outcome,
   toOperationOutcomeError,
   tooLarge,
+  unauthorized,
   unsupportedMediaType,
 } from '../fhir/outcomes.ts';
 import { logger } from '../logging.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticateRequest, mayAuthenticate, UNAUTHENTICATED_TEXT } from './authenticate.ts';
 import { commitEventNumbers, type EventNumberTracker } from './event-number-tracker.ts';
 import type { JobIntent } from './jobs.ts';
 import { ERROR_TEXT, parseNotification } from './parse-notification.ts';
+import { createRefusalLog, type RefusalLog } from './refusal-log.ts';
+import { createReplayGuard, deliveryKey, type ReplayGuard } from './replay-guard.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -33,6 +40,8 @@ export interface NotificationsRouterDeps {
   maxBodyBytes?: number;
   /** Told of every notification's shape and outcome (for metrics); `unknown` shape when it never parsed. */
   onOutcome?: (shape: string, outcome: 'accepted' | 'duplicate' | 'rejected') => void;
+  /** Signed deliveries already queued (default: 10,000 keys for 10 minutes, see replay-guard.ts). */
+  replayGuard?: ReplayGuard;
 }
 
 export const ROUTER_TEXT = {
@@ -42,6 +51,7 @@ export const ROUTER_TEXT = {
   encoding: 'Unsupported content encoding',
   queue: 'Notification could not be queued; retry later',
   internal: 'Internal error',
+  replay: 'Duplicate delivery; nothing queued',
 } as const;
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
@@ -52,9 +62,9 @@ function send(res: Response, status: number, body: OperationOutcome): void {
   res.status(status).setHeader('Content-Type', FHIR_JSON).send(JSON.stringify(body));
 }
 
-function sendError(res: Response, err: unknown): void {
+function sendError(res: Response, err: unknown, refusals: RefusalLog): void {
   const e = toOperationOutcomeError(err);
-  logger.warn({ status: e.status, code: e.outcome.issue?.[0]?.code }, 'Notification rejected');
+  refusals({ status: e.status, code: e.outcome.issue?.[0]?.code }, 'Notification rejected');
   send(res, e.status, e.outcome);
 }
 
@@ -74,30 +84,64 @@ function bodyReadError(err: unknown): OperationOutcomeError {
  * OperationOutcome with the right status, never express's default HTML page or a stack. Mounted inside the router;
  * exported so the app can reuse it.
  */
-export const notificationErrorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
-  if (err instanceof OperationOutcomeError) return sendError(res, err);
-  const status = (err as { status?: unknown } | null)?.status;
-  if (status === 413 || status === 415) return sendError(res, bodyReadError(err));
-  if (typeof status === 'number' && status >= 400 && status < 500)
-    return sendError(res, badRequest(ROUTER_TEXT.malformed));
-  sendError(res, err);
-};
+export function createNotificationErrorHandler(refusals: RefusalLog): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof OperationOutcomeError) return sendError(res, err, refusals);
+    const status = (err as { status?: unknown } | null)?.status;
+    if (status === 413 || status === 415) return sendError(res, bodyReadError(err), refusals);
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      return sendError(res, badRequest(ROUTER_TEXT.malformed), refusals);
+    sendError(res, err, refusals);
+  };
+}
+
+export const notificationErrorHandler: ErrorRequestHandler = createNotificationErrorHandler(createRefusalLog(logger));
 
 /** Creates the router; mount it at the app root (it serves /notifications...). */
 export function createNotificationsRouter(deps: NotificationsRouterDeps): express.Router {
   const router = express.Router();
-  const raw = express.raw({ type: () => true, limit: deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+  const maxBodyBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const raw = express.raw({ type: () => true, limit: maxBodyBytes });
+  const refusals = createRefusalLog(logger);
+  const replays = deps.replayGuard ?? createReplayGuard();
+
+  /**
+   * Refuses before the body is read (or part way through it) and closes the connection after the answer, so the
+   * rest is never read: body-parser would otherwise drain a refused body to its end before answering, and a client
+   * could keep one connection streaming until the request deadline.
+   */
+  const refuseEarly = (res: Response, err: OperationOutcomeError): void => {
+    if (res.headersSent) return;
+    deps.onOutcome?.('unknown', 'rejected');
+    res.setHeader('Connection', 'close');
+    sendError(res, err, refusals);
+  };
 
   const readBody: RequestHandler = (req, res, next) => {
+    // No credential that could pass: the body is never read.
+    if (!mayAuthenticate(req.headers, deps.secret)) return refuseEarly(res, unauthorized(UNAUTHENTICATED_TEXT));
+    if (Number(req.headers['content-length']) > maxBodyBytes) return refuseEarly(res, tooLarge(ROUTER_TEXT.tooLarge));
+    // A chunked (or compressed) body is counted as it arrives; past the limit it is refused at once.
+    let received = 0;
+    const countBytes = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received <= maxBodyBytes) return;
+      req.off('data', countBytes);
+      refuseEarly(res, tooLarge(ROUTER_TEXT.tooLarge));
+    };
     raw(req, res, (err?: unknown) => {
+      req.off('data', countBytes);
+      if (res.headersSent) return; // refused while reading
       if (!err) return next();
       deps.onOutcome?.('unknown', 'rejected');
-      sendError(res, bodyReadError(err));
+      sendError(res, bodyReadError(err), refusals);
     });
+    if (!req.readableEnded) req.on('data', countBytes);
   };
 
   const handle = async (req: Request, res: Response): Promise<void> => {
     let shape = 'unknown';
+    let claimed: string | undefined;
     try {
       if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
         // Another body parser ran first: the exact bytes (and so the HMAC) are gone. A wiring bug, not bad input.
@@ -105,13 +149,22 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
         throw new OperationOutcomeError(outcome('exception', ROUTER_TEXT.internal), 500);
       }
       const rawBody = req.body ?? Buffer.alloc(0);
-      authenticate(req.headers, rawBody, deps.secret);
+      const method = authenticateRequest(req.headers, rawBody, deps.secret);
       const params = req.params as { type?: string; id?: string };
       const parsed = await parseNotification(
         { method: req.method, params, headers: req.headers, rawBody, contentType: req.headers['content-type'] },
         deps.tracker,
       );
       shape = parsed.shape;
+      if (method === 'signature' && parsed.jobs.length > 0 && parsed.shape !== 'hapi-empty') {
+        const key = deliveryKey(rawBody, parsed.jobs);
+        if (!replays.claim(key)) {
+          refusals({ status: 200, code: 'informational' }, 'Signed notification replayed; nothing queued');
+          deps.onOutcome?.(shape, 'duplicate');
+          return send(res, 200, allOk(ROUTER_TEXT.replay));
+        }
+        claimed = key;
+      }
       if (parsed.jobs.length > 0) {
         try {
           await deps.enqueue(parsed.jobs);
@@ -137,8 +190,10 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
       deps.onOutcome?.(shape, parsed.duplicate ? 'duplicate' : 'accepted');
       send(res, parsed.reply.status, parsed.reply.body);
     } catch (err) {
+      // Nothing of this delivery was queued (or its event numbers were not recorded): its retry must go through.
+      if (claimed !== undefined) replays.release(claimed);
       deps.onOutcome?.(shape, 'rejected');
-      sendError(res, err);
+      sendError(res, err, refusals);
     }
   };
 
@@ -156,6 +211,6 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
   router.put('/notifications/:type/:id', readBody, handle);
   router.delete('/notifications/:type/:id', readBody, handle);
   router.all('/notifications/:type/:id', itemNotAllowed);
-  router.use('/notifications', notificationErrorHandler);
+  router.use('/notifications', createNotificationErrorHandler(refusals));
   return router;
 }

@@ -14,7 +14,10 @@
  * | `transaction`  | Bundle `transaction` / `batch` (older servers)                            | per entry                         |
  *
  * Topic-based notifications: handshake and heartbeat queue no assessment; a gap in events-since-subscription-start
- * against the last number seen gives a catch-up; a number already seen is a duplicate (200, nothing queued);
+ * against the last number seen gives a catch-up; the number last seen again is a duplicate (200, nothing queued); a
+ * lower one means the server restarted counting without a handshake (HAPI keeps its count in memory) or an old
+ * redelivery, which cannot be told apart: its events are queued with a catch-up from the poll checkpoint, and the
+ * number recorded, so nothing is lost either way (an old redelivery costs one assessment and one search);
  * `empty` payloads give a catch-up. https://hl7.org/fhir/uv/subscriptions-backport/STU1.1/notifications.html
  *
  * Pure apart from reading the tracker: the tracker writes come back as `eventNumbers`, for the caller to apply
@@ -379,9 +382,10 @@ async function topicNotification(
   }
 
   // event-notification
-  if (last !== undefined && highest !== undefined && highest <= last) {
+  if (last !== undefined && highest === last) {
     return { ...base, duplicate: true, jobs: [], eventNumbers: [], reply: replyFor(REPLY_TEXT.duplicate) };
   }
+  const counterReset = last !== undefined && highest !== undefined && highest < last;
 
   const fromEntries = entryJobs(rest, 1);
   const jobs: JobIntent[] = [...fromEntries.jobs];
@@ -400,7 +404,9 @@ async function topicNotification(
   }
 
   const count = Math.max(status.events.length, 1);
-  if (last !== undefined && highest !== undefined && highest > last + count) jobs.push(catchUp('event-gap', since));
+  if (counterReset) jobs.push(catchUp('counter-reset', undefined));
+  else if (last !== undefined && highest !== undefined && highest > last + count)
+    jobs.push(catchUp('event-gap', since));
   if (!named) {
     const lowest = numbers.length ? Math.min(...numbers) : highest;
     jobs.push(catchUp('empty-notification', lowest));

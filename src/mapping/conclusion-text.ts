@@ -99,6 +99,20 @@ function evidence(tp: TimepointAssessment): string {
   return present.length > 0 ? `Evidence: ${present.join('; ')}.` : '';
 }
 
+/** Longest issue text a conclusion quotes (ours are under 250 characters; an echoed input value can be megabytes). */
+const MAX_ISSUE_TEXT = 300;
+/** Longest other line: the evidence line quotes lab units as the input gave them. */
+const MAX_LINE = 2_000;
+// C0 and C1 controls, bidi marks and overrides: a FHIR string allows no control character but tab and newlines
+// (https://hl7.org/fhir/R4/datatypes.html#string), and a report must not be reordered by its input.
+const UNPRINTABLE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** A line as a report may carry it: issues and evidence quote input values (a code, a status, a unit) as they came. */
+function printable(text: string, max: number): string {
+  const clean = text.replace(UNPRINTABLE, '?');
+  return (clean.length > max ? `${clean.slice(0, max)}…` : clean).toWellFormed();
+}
+
 export function issuesFor(assessment: Assessment, tp: TimepointAssessment): DataQualityIssue[] {
   return [
     ...assessment.issues.filter(
@@ -112,11 +126,13 @@ export function conclusionText(assessment: Assessment, tp: TimepointAssessment):
   const start = assessment.treatmentStart;
   const response = RESPONSE_DISPLAY[tp.response];
   const head = `${response.charAt(0).toUpperCase()}${response.slice(1)} on ${tp.date}${start ? `, day ${tp.daysSinceStart} of immunotherapy (started ${start})` : ''}. Patient status: ${STATUS_DISPLAY[tp.status].toLowerCase()}.`;
-  const lines = [head, findings(tp), nextSteps(tp), ...tp.step.notes.map((n) => `Note: ${n}.`), evidence(tp)];
+  const lines = [head, findings(tp), nextSteps(tp), ...tp.step.notes.map((n) => `Note: ${n}.`), evidence(tp)].map((l) =>
+    printable(l, MAX_LINE),
+  );
   const issues = issuesFor(assessment, tp);
   if (issues.length > 0)
     lines.push(
-      `Data not used or uncertain: ${issues.map((i) => `${i.text}${i.source ? ` [${i.source}]` : ''}`).join(' ')}`,
+      `Data not used or uncertain: ${issues.map((i) => `${printable(i.text, MAX_ISSUE_TEXT)}${i.source ? ` [${i.source}]` : ''}`).join(' ')}`,
     );
   return lines.filter(Boolean).join('\n');
 }
@@ -135,5 +151,5 @@ export function flagText(tp: TimepointAssessment, since: string): string {
   if (tp.status === 'confirmed-progression') lines.push('Progression confirmed: review the treatment plan.');
   if (tp.status === 'pseudoprogression')
     lines.push('An unconfirmed progression was followed by shrinkage or stability.');
-  return lines.join(' ');
+  return lines.map((l) => printable(l, MAX_LINE)).join(' ');
 }

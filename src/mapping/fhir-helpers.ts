@@ -18,9 +18,17 @@ export function hasCoding(cc: CodeableConcept | undefined, system: string, code:
 /** "Type/id" of a resource. */
 export const refOf = (r: Resource): string => `${r.resourceType}/${r.id}`;
 
+/** The version id when it is one (a FHIR id): anything else in an input's meta.versionId would break a reference. */
+function versionOf(r: Resource): string | undefined {
+  const v = isObject(r.meta) ? r.meta.versionId : undefined;
+  return typeof v === 'string' && /^[A-Za-z0-9\-.]{1,64}$/.test(v) ? v : undefined;
+}
+
 /** "Type/id/_history/v" when the version is known, else "Type/id" (for Provenance.entity and derivedFrom). */
-export const versionedRefOf = (r: Resource): string =>
-  r.meta?.versionId ? `${r.resourceType}/${r.id}/_history/${r.meta.versionId}` : refOf(r);
+export const versionedRefOf = (r: Resource): string => {
+  const version = versionOf(r);
+  return version ? `${refOf(r)}/_history/${version}` : refOf(r);
+};
 
 /**
  * Normalises a literal reference to "Type/id": strips a base URL and a version; keeps "#contained" and
@@ -36,8 +44,8 @@ export function normaliseReference(ref: Reference | undefined): string | undefin
 
 /** Compares two versions of one resource: positive when `a` is newer. */
 export function compareVersions(a: Resource, b: Resource): number {
-  const va = Number(a.meta?.versionId);
-  const vb = Number(b.meta?.versionId);
+  const va = Number(versionOf(a));
+  const vb = Number(versionOf(b));
   if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) return va - vb;
   const la = typeof a.meta?.lastUpdated === 'string' ? a.meta.lastUpdated : '';
   const lb = typeof b.meta?.lastUpdated === 'string' ? b.meta.lastUpdated : '';

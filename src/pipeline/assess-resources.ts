@@ -26,12 +26,58 @@ export interface PipelineResult {
   notes: string[];
 }
 
+/**
+ * JSON can give a value an own `toString` or `valueOf` that is not a function; converting that value (or an array or
+ * object holding it) to a string or number throws a TypeError, wherever in the pipeline that happens. No FHIR
+ * resource has such a property, so when the pipeline throws a TypeError, the resources holding one are set aside,
+ * listed like any other unusable input, and the rest assessed. Checked only then: a walk of every input would cost
+ * every assessment a few per cent.
+ */
+const CONVERSION_KEYS: ReadonlySet<string> = new Set(['toString', 'valueOf']);
+
+/** True when the value has a conversion key at any depth (walked without recursion: input nesting is unbounded). */
+function breaksConversion(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      if (CONVERSION_KEYS.has(key)) return true;
+      stack.push((value as Record<string, unknown>)[key]);
+    }
+  }
+  return false;
+}
+
 export function assessResources(resources: Resource[], options: PipelineOptions = {}): PipelineResult {
+  try {
+    return runPipeline(resources, [], options);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    const unusable = resources.filter(breaksConversion);
+    if (unusable.length === 0) throw err;
+    return runPipeline(
+      resources.filter((r) => !unusable.includes(r)),
+      unusable,
+      options,
+    );
+  }
+}
+
+function runPipeline(resources: Resource[], unusable: Resource[], options: PipelineOptions): PipelineResult {
   const mapped = mapToDomain(resources, {
     catalogue: options.catalogue ?? defaultCatalogue(),
     ctdnaCodes: options.ctdnaCodes,
     aliases: options.aliases,
   });
+  for (const r of unusable) {
+    const id = typeof r.id === 'string' ? r.id : undefined;
+    mapped.record.issues.push({
+      code: 'malformed-resource',
+      text: 'A resource holds a property no FHIR resource has (toString or valueOf) and was not used.',
+      ...(id !== undefined && typeof r.resourceType === 'string' ? { source: `${r.resourceType}/${id}` } : {}),
+    });
+  }
   const assessment = assessPatient(mapped.record);
   const { bundle, notes } = toTransaction(assessment, mapped, { now: options.now });
   return { transaction: bundle, assessment, mapped, notes };

@@ -3,15 +3,16 @@
  * metrics, subscription registration or polling, and — with no FHIR_BASE_URL — the embedded sandbox FHIR
  * server that notifies the adapter like Medplum does. Every part is passed its I/O; nothing is a module singleton.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MedplumClient } from '@medplum/core';
 import express from 'express';
 import { SUBSCRIPTION_TOPIC } from '../codes.ts';
 import type { Config } from '../config.ts';
-import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
+import { type Capabilities, probeFhirServer, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
 import { countingFetch } from '../fhir/counting-fetch.ts';
+import { isFinalRefusal } from '../fhir/http-error.ts';
 import { isRetryable } from '../fhir/write-results.ts';
 import type { EventNumberTracker } from '../intake/event-number-tracker.ts';
 import type { JobIntent } from '../intake/jobs.ts';
@@ -68,6 +69,8 @@ export interface RunningService {
 
 const POLL_CHECKPOINT_KEY = 'poll-checkpoint';
 const BACKLOG_NOT_READY = 10_000;
+/** Each readiness check answers within this (a probe must not hang on a stalled server). */
+const READINESS_TIMEOUT_MS = 2_000;
 
 function stateEventTracker(state: StateStore): EventNumberTracker {
   return {
@@ -79,10 +82,33 @@ function stateEventTracker(state: StateStore): EventNumberTracker {
   };
 }
 
+/**
+ * Limits against slow and stalled clients (slow loris). Node's defaults are headers within 60 s, the whole request
+ * within 300 s, idle keep-alive 5 s, all checked only every 30 s: one client could hold a connection for minutes.
+ * Here headers must arrive within 10 s and the whole request within 30 s (notifications are a few KB; even the
+ * largest accepted, 10 MiB, arrives in time at 3 Mbit/s), checked every second, so a cut comes at most a second late.
+ * A client cut off gets Node's bare 408 and the connection closed.
+ */
+const HTTP_LIMITS = {
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
+  connectionsCheckingInterval: 1_000,
+} as const;
+
 function listen(app: express.Express, port: number, host?: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host ?? '0.0.0.0', (err?: Error) => (err ? reject(err) : resolve(server)));
-    server.once('error', reject);
+    const server = createServer(HTTP_LIMITS, app);
+    let listening = false;
+    // Kept for the server's life: an accept error (e.g. EMFILE under a flood of connections) must not crash it.
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      if (!listening) reject(err);
+      else rootLogger.warn({ code: err.code }, 'HTTP server error');
+    });
+    server.listen(port, host ?? '0.0.0.0', () => {
+      listening = true;
+      resolve(server);
+    });
   });
 }
 
@@ -156,17 +182,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
     createHealthRouter(
       metrics,
       [
-        { name: 'database', check: async () => ({ ok: await db.ping(2000) }) },
+        { name: 'database', check: async () => ({ ok: await db.ping(READINESS_TIMEOUT_MS) }) },
         {
           name: 'fhir-server',
-          check: async () => {
-            try {
-              await capabilities();
-              return { ok: true };
-            } catch {
-              return { ok: false };
-            }
-          },
+          check: async () => ({ ok: await probeFhirServer(client, READINESS_TIMEOUT_MS) }),
         },
         {
           name: 'backlog',
@@ -209,14 +228,17 @@ export async function startService(config: Config, options: ServiceOptions = {})
       throttle.started(p.patientId);
       return counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId)));
     },
-    { concurrency },
+    { concurrency, isFinal: isFinalRefusal },
   );
-  await queue.work('resolve-resource', (p, ctx) =>
-    counted('resolve-resource', ctx, async () => {
-      const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
-      if (patientId) await enqueue([{ kind: 'assess-patient', patientId }]);
-      else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
-    }),
+  await queue.work(
+    'resolve-resource',
+    (p, ctx) =>
+      counted('resolve-resource', ctx, async () => {
+        const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
+        if (patientId) await enqueue([{ kind: 'assess-patient', patientId }]);
+        else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
+      }),
+    { isFinal: isFinalRefusal },
   );
   await queue.work('catch-up', (p, ctx) =>
     counted('catch-up', ctx, async () => {

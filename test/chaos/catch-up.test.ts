@@ -497,10 +497,10 @@ describe('chaos: catch-up after lost notifications', () => {
       for (const tc of [...cases.slice(0, 2), newcomer]) expectAssessed(fhir.repo, tc);
       expect(await catchUpsDone(second)).toBe(1);
 
-      // A redelivery of an event seen before the restart is still a duplicate.
+      // The last event, delivered again to the new instance, is still a duplicate.
       const res = await notify(second.url, {
         headers: { 'content-type': 'application/fhir+json' },
-        body: backport(fhir.baseUrl, sub, 'event-notification', 3, await patientOf(fhir, cases[1] as TestCase)),
+        body: backport(fhir.baseUrl, sub, 'event-notification', 7, await patientOf(fhir, cases[1] as TestCase)),
       });
       expect(((await res.json()) as { issue: { details?: { text?: string } }[] }).issue[0]?.details?.text).toMatch(
         /duplicate/i,
@@ -554,15 +554,12 @@ describe('chaos: catch-up after lost notifications', () => {
       expect(await adapter.state.get(`event-number:${sub}`)).toBe(2);
     });
 
-    // KNOWN DEFECT, asserted as it is today so the suite stays green and this test turns red once it is fixed (then
-    // assert what the test above asserts). src/intake/parse-notification.ts takes any event number lower than the
-    // last seen for a redelivery, so a server that restarts counting without a handshake (HAPI numbers events from
-    // ActiveSubscription.getDeliveriesCount(), marked "should be read from the database") has every event dropped
-    // until its count passes the old one; without a poller those changes are never assessed.
-    it('KNOWN DEFECT: numbers restarting from 1 without a handshake are ignored as redeliveries', async () => {
-      const { fhir, replies, changed } = await restartCounting('resetsilent', false);
-      expect(replies).toEqual(['Duplicate notification ignored', 'Duplicate notification ignored']);
-      for (const tc of changed) expect(serverOutcome(fhir.repo, tc.patientId).outcome).not.toEqual(expectedOutcome(tc));
+    // HAPI numbers events from ActiveSubscription.getDeliveriesCount() ("should be read from the database"): after a
+    // server restart it counts from 1 again, with no handshake. Lower numbers are taken as a reset (events + catch-up).
+    it('numbers restarting from 1 without a handshake: the new events are assessed too', async () => {
+      const { fhir, adapter, sub, changed } = await restartCounting('resetsilent', false);
+      for (const tc of changed) expectAssessed(fhir.repo, tc);
+      expect(await adapter.state.get(`event-number:${sub}`)).toBe(2);
     });
   });
 });

@@ -137,3 +137,15 @@ describe('irecist-adapter replay', () => {
     expect(bad.status).toBe(2);
   });
 });
+
+describe('irecist-adapter serve', () => {
+  it('a database that cannot be reached: exit 1, one line saying so, no stack trace, no connection string', async () => {
+    const run = await runCli(['serve'], {
+      env: { PORT: '18931', DATABASE_URL: 'postgres://someone:hunter2-secret@127.0.0.1:1/nowhere' },
+      timeoutMs: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n').at(-1)).toBe('irecist-adapter could not start: Database unavailable');
+    expect(run.stderr + run.stdout).not.toMatch(/\n\s+at |hunter2-secret|127\.0\.0\.1:1/);
+  });
+});

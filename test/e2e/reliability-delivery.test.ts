@@ -217,12 +217,12 @@ describe('reliability: delivery', () => {
     await waitForQueueQuiet(adapter.queue);
     expectAssessed(fhir.repo, grown);
     for (const tc of [second, third, fourth]) expectAssessed(fhir.repo, tc);
-    // A duplicate (an event number already seen) queues nothing.
+    // A duplicate (the event number last seen, again) queues nothing.
     const before = requests.length;
     await expectAccepted(
       await notify(adapter.url, {
         headers: { 'content-type': 'application/fhir+json' },
-        body: backportEvent(fhir.baseUrl, sub, 8, await patientOf(fourth)),
+        body: backportEvent(fhir.baseUrl, sub, 9, await patientOf(fourth)),
       }),
     );
     await waitForQueueQuiet(adapter.queue);

@@ -445,19 +445,31 @@ describe('parseNotification: event numbers (gaps, duplicates, handshakes)', () =
     expect(result.jobs).toEqual([{ kind: 'catch-up', reason: 'event-gap', subscriptionId: 's1', sinceEventNumber: 3 }]);
   });
 
-  it('a redelivered event (number <= last seen) is a duplicate: 200, no jobs, no tracker write', async () => {
+  it('the event last seen, delivered again, is a duplicate: 200, no jobs, no tracker write', async () => {
     const tracker = createInMemoryEventNumberTracker({ s1: 10 });
-    for (const n of [10, 3]) {
-      const result = await parseNotification(
-        post(backport('event-notification', n, [{ n }], [obs('o1', 'p1')])),
-        tracker,
-      );
-      expect(result.duplicate).toBe(true);
-      expect(result.jobs).toEqual([]);
-      expect(result.eventNumbers).toEqual([]);
-      expect(result.reply.status).toBe(200);
-      expect(result.reply.body.issue?.[0]?.details?.text).toBe('Duplicate notification ignored');
-    }
+    const result = await parseNotification(
+      post(backport('event-notification', 10, [{ n: 10 }], [obs('o1', 'p1')])),
+      tracker,
+    );
+    expect(result.duplicate).toBe(true);
+    expect(result.jobs).toEqual([]);
+    expect(result.eventNumbers).toEqual([]);
+    expect(result.reply.status).toBe(200);
+    expect(result.reply.body.issue?.[0]?.details?.text).toBe('Duplicate notification ignored');
+  });
+
+  it('a lower number (the server restarted counting, or an old redelivery): its events, a catch-up, the number kept', async () => {
+    const tracker = createInMemoryEventNumberTracker({ s1: 10 });
+    const result = await parseNotification(
+      post(backport('event-notification', 3, [{ n: 3 }], [obs('o1', 'p1')])),
+      tracker,
+    );
+    expect(result.duplicate).toBe(false);
+    expect(result.jobs).toEqual([
+      { kind: 'assess-patient', patientId: 'p1' },
+      { kind: 'catch-up', reason: 'counter-reset', subscriptionId: 's1' },
+    ]);
+    expect(result.eventNumbers).toEqual([{ subscriptionId: 's1', eventNumber: 3 }]);
   });
 
   it('the event number comes from notification-event when events-since-subscription-start is absent', async () => {
