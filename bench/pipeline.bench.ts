@@ -7,56 +7,33 @@
  * Median of many iterations after a warm-up (process.hrtime.bigint). Prints a Markdown table and writes it to
  * bench/results/pipeline.md.
  *
- *   node bench/pipeline.bench.ts [--quick]      (add --cpu-prof to find a hot spot)
+ * Also reports the ratio to JSON.parse of the input alone. BENCH_RESULT_JSON: where to write the rows as JSON.
+ *
+ *   node bench/pipeline.bench.ts [--quick]      (add --cpu-prof to find a hot spot; BENCH_QUICK=1 = --quick)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { assessBundle } from '../src/pipeline/assess-resources.ts';
+import { measure, outputShaped, pipeline } from './pipeline-measure.ts';
+import { writeResultJson } from './run-control.ts';
 import { syntheticBundle } from './synthetic.ts';
 
-const NOW = '2026-01-01T00:00:00.000Z';
-const quick = process.argv.includes('--quick');
+const quick = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
 const SIZES = [10, 100, 1000];
 
-function pipeline(text: string): string {
-  return JSON.stringify(assessBundle(JSON.parse(text), { now: NOW }).transaction);
-}
-
-/** A value that serialises to about `bytes` characters, shaped like a Bundle (many small objects). */
-function outputShaped(bytes: number): unknown {
-  const entry = {
-    fullUrl: 'urn:uuid:00000000-0000-5000-8000-000000000000',
-    resource: { resourceType: 'Basic', id: 'x' },
-  };
-  const n = Math.max(1, Math.round(bytes / JSON.stringify(entry).length));
-  return {
-    resourceType: 'Bundle',
-    type: 'transaction',
-    entry: Array.from({ length: n }, (_, i) => ({ ...entry, resource: { ...entry.resource, id: `x${i}` } })),
-  };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Median milliseconds of `fn` over `iterations` runs after `warmup` runs; `sink` keeps results alive. */
-function measure(fn: () => unknown, warmup: number, iterations: number): number {
-  let sink = 0;
-  for (let i = 0; i < warmup; i++) sink += String(fn()).length & 1;
-  const times: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const t0 = process.hrtime.bigint();
-    sink += String(fn()).length & 1;
-    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
-  }
-  if (sink < 0) console.log(sink);
-  return median(times);
+export interface PipelineRow {
+  timepoints: number;
+  ctdna: boolean;
+  inputBytes: number;
+  outputBytes: number;
+  pipelineMs: number;
+  /** JSON.parse of the input + JSON.stringify of an output of the same size. */
+  floorMs: number;
+  /** JSON.parse of the input alone. */
+  parseMs: number;
 }
 
 const rows: string[][] = [];
+const results: PipelineRow[] = [];
 const RUNS = [
   ...SIZES.map((timepoints) => ({ timepoints, ctdna: true })),
   ...SIZES.map((timepoints) => ({ timepoints, ctdna: false })),
@@ -76,6 +53,16 @@ for (const { timepoints, ctdna } of RUNS) {
     warmup,
     iterations,
   );
+  const parseMs = measure(() => JSON.parse(input), warmup, iterations);
+  results.push({
+    timepoints,
+    ctdna,
+    inputBytes: input.length,
+    outputBytes: output.length,
+    pipelineMs,
+    floorMs,
+    parseMs,
+  });
   rows.push([
     ctdna ? String(timepoints) : `${timepoints} (no ctDNA)`,
     input.length.toLocaleString('en-US'),
@@ -83,11 +70,21 @@ for (const { timepoints, ctdna } of RUNS) {
     pipelineMs.toFixed(2),
     floorMs.toFixed(2),
     `${(pipelineMs / floorMs).toFixed(1)}x`,
+    `${(pipelineMs / parseMs).toFixed(1)}x`,
     ((pipelineMs * 1000) / timepoints).toFixed(1),
   ]);
 }
 
-const header = ['timepoints', 'input bytes', 'output bytes', 'pipeline ms', 'floor ms', 'ratio', 'µs per timepoint'];
+const header = [
+  'timepoints',
+  'input bytes',
+  'output bytes',
+  'pipeline ms',
+  'floor ms',
+  'ratio',
+  'ratio to JSON.parse alone',
+  'µs per timepoint',
+];
 const table = [
   `| ${header.join(' | ')} |`,
   `|${header.map((_h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
@@ -98,4 +95,5 @@ console.log(table);
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}pipeline.md`, text);
+await writeResultJson(results);
 console.log(`\nwritten to bench/results/pipeline.md`);

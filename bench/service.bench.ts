@@ -25,11 +25,12 @@
  *   BENCH_DATABASE=postgres npm run bench:service    BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
  *                                                    in a schema of its own that is dropped at the end
  * Knobs: BENCH_PATIENTS (50), BENCH_INTAKE_COUNT (5000), BENCH_INTAKE_CONCURRENCY (32), BENCH_POLL_SECONDS (queue
- * pollingIntervalSeconds; default: the service's default), QUEUE_CONCURRENCY (the service's), BENCH_DEBUG=1 (SQL mix).
+ * pollingIntervalSeconds; default: the service's default), QUEUE_CONCURRENCY (the service's), BENCH_DEBUG=1 (SQL mix),
+ * BENCH_FHIR_DELAY_MS (added before every FHIR request of the adapter and of the bare minimum alike: a server farther
+ * away than an in-memory one on loopback).
  * Prints a Markdown report and writes it to bench/results/service.md (service-postgres.md for PostgreSQL).
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -49,15 +50,17 @@ import type { JobQueueOptions } from '../src/queue/job-queue.ts';
 import { medplumSignature } from '../src/sandbox/medplum-signature.ts';
 import { type RunningService, startService } from '../src/service/start-service.ts';
 import type { LoadResult } from './intake-load.ts';
+import { closedLoopLoad } from './load-child.ts';
+import { envInt, installDeadline, onAbort, writeResultJson } from './run-control.ts';
+import { casesFor, type PatientCase, patientOf } from './sample-cases.ts';
+import { benchSchema } from './service-rig.ts';
+import { markdownTable, ms, p50p99, percentile } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Settings
 
 const env = process.env;
-const int = (name: string, fallback: number, min: number, max: number): number => {
-  const v = Number.parseInt(env[name] ?? '', 10);
-  return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback;
-};
+const int = envInt;
 const DATABASE = env.BENCH_DATABASE === 'postgres' ? 'postgres' : 'pglite';
 const POSTGRES_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PATIENTS = int('BENCH_PATIENTS', 50, 4, 500);
@@ -71,8 +74,6 @@ const QUEUE_OPTIONS = {
   ...(JSON.parse(env.BENCH_QUEUE_OPTIONS ?? '{}') as JobQueueOptions),
   ...(POLL_SECONDS !== undefined ? { pollingIntervalSeconds: POLL_SECONDS } : {}),
 };
-const CASES = ['hyperprogression', 'confirmed-progression'] as const;
-type CaseName = (typeof CASES)[number];
 const WARMUP_PATIENTS = 4;
 const FLAG_TIMEOUT_MS = 15_000;
 const COALESCE_COUNT = 100;
@@ -87,33 +88,15 @@ const LOAD_AT_START = loadavg()
 const say = (text: string): void =>
   void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${text}\n`);
 
-// A hard stop, whatever happens below (and on Ctrl-C): drop what the run created, then exit.
+// A hard stop, whatever happens below (and on Ctrl-C or SIGTERM): drop what the run created, then exit.
 let cleanup: () => Promise<void> = async () => undefined;
-let loadProcess: { kill(): boolean } | undefined;
-const abort = (why: string, code: number): void => {
-  say(`${why}; stopping`);
-  const exit = (): void => {
-    loadProcess?.kill();
-    process.exit(code);
-  };
-  setTimeout(exit, 5_000).unref();
-  cleanup().finally(exit);
-};
-setTimeout(() => abort(`deadline of ${DEADLINE_S}s reached`, 2), DEADLINE_S * 1000).unref();
-process.once('SIGINT', () => abort('interrupted', 130));
+installDeadline(DEADLINE_S);
+onAbort(() => cleanup());
 
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
-}
-const ms = (v: number): string => (Number.isFinite(v) ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(1)) : 'n/a');
-const p50p99 = (values: readonly number[]): string => `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))}`;
 
 async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -128,28 +111,6 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
     clearTimeout(timer);
   }
 }
-
-const SAMPLES = fileURLToPath(new URL('../samples/transactions/', import.meta.url));
-const templates = new Map(CASES.map((name) => [name, readFileSync(join(SAMPLES, `${name}.transaction.json`), 'utf8')]));
-
-interface PatientCase {
-  patientId: string;
-  body: string;
-}
-
-/** The case's transaction with every id (and so every reference) of the patient rewritten to `${case}-${tag}`. */
-function transactionFor(name: CaseName, tag: string): PatientCase {
-  const patientId = `${name}-${tag}`;
-  // Ids and references look like `"<case>"`, `"Patient/<case>"`, `"<case>-L1-t0"`, `"BodyStructure/<case>-L1"`.
-  const body = (templates.get(name) as string).replace(new RegExp(`(["/])${name}(["-])`, 'g'), `$1${patientId}$2`);
-  return { patientId, body };
-}
-const casesFor = (n: number, tag: string): PatientCase[] =>
-  Array.from({ length: n }, (_, i) => transactionFor(CASES[i % CASES.length] as CaseName, `${tag}${i}`));
-
-/** The first `Patient/<id>` a JSON text refers to (a subject, a batch entry's url). */
-const patientOf = (text: string): string | undefined =>
-  /"(?:reference|url)":"Patient\/([A-Za-z0-9\-.]+)"/.exec(text)?.[1];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Instrumentation: per-patient stage timestamps, the adapter's FHIR requests, database statements
@@ -187,6 +148,13 @@ let fhirBasePath = '/fhir/R4';
 const realFetch = globalThis.fetch;
 const bump = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1);
 
+const FHIR_DELAY_MS = Number(env.BENCH_FHIR_DELAY_MS ?? 0);
+/** The FHIR server's answer, FHIR_DELAY_MS later. */
+const delayedFetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
+  if (FHIR_DELAY_MS > 0) await new Promise((r) => setTimeout(r, FHIR_DELAY_MS));
+  return realFetch(input, init);
+};
+
 const countingFetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
   const method = (init.method ?? 'GET').toUpperCase();
   const path = new URL(input).pathname.slice(fhirBasePath.length).replace(/\/+$/, '');
@@ -203,7 +171,7 @@ const countingFetch = async (input: string, init: RequestInit = {}): Promise<Res
   bump(requestKinds, kind);
   if (which && patientId) bump(which === 'read' ? readsPerPatient : writesPerPatient, patientId);
   if (which) stage(patientId, which === 'read' ? 'readStart' : 'writeStart');
-  const response = await realFetch(input, init);
+  const response = await delayedFetch(input, init);
   if (which) stage(patientId, which === 'read' ? 'readEnd' : 'writeEnd');
   return response;
 };
@@ -244,7 +212,7 @@ wrapQueryMethod(pg.Client.prototype, 'query');
 // The service
 
 const dataDir = mkdtempSync(join(tmpdir(), 'irecist-bench-'));
-const schema = `bench_${process.pid}_${Date.now().toString(36)}`;
+const schema = benchSchema('svc');
 const config = loadConfig({
   LOG_LEVEL: 'silent',
   DATA_DIR: dataDir,
@@ -404,7 +372,7 @@ const bare = { read: [] as number[], write: [] as number[], total: [] as number[
 say(`bare minimum: ${WARMUP_PATIENTS} warm-up + ${PATIENTS} patients, read + write directly against the sandbox`);
 if ((await adapterSubscriptions('off')) === 0) throw new Error('no adapter Subscription found in the sandbox');
 {
-  const client = createFhirClient(config, { baseUrl: fhirBase });
+  const client = createFhirClient(config, { baseUrl: fhirBase, fetch: delayedFetch });
   const caps = await readCapabilities(client);
   for (const [i, { patientId, body }] of casesFor(WARMUP_PATIENTS + PATIENTS, 'b').entries()) {
     await postTransaction(body);
@@ -548,35 +516,19 @@ const burst = await coalesce(fanout.patientIds[1] as string, 0);
 // ---------------------------------------------------------------------------------------------------------------
 // 5. Intake throughput from a child process, then the worker's drain rate
 
-async function intakeLoad(): Promise<LoadResult> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./intake-load.ts', import.meta.url))], {
-    env: {
-      ...process.env,
-      BENCH_INTAKE: JSON.stringify({
-        url: service.url,
-        secret,
-        subscriptionId: 'benchmark',
-        count: INTAKE_COUNT,
-        warmup: INTAKE_WARMUP,
-        concurrency: INTAKE_CONCURRENCY,
-        patientPrefix: 'intake-',
-        deadlineMs: 60_000,
-      }),
+function intakeLoad(): Promise<LoadResult> {
+  return closedLoopLoad(
+    {
+      url: service.url,
+      secret,
+      subscriptionId: 'benchmark',
+      count: INTAKE_COUNT,
+      warmup: INTAKE_WARMUP,
+      concurrency: INTAKE_CONCURRENCY,
+      patientPrefix: 'intake-',
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  loadProcess = child;
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const code = await withTimeout(exited, 75_000, 'intake load').catch((err) => {
-    child.kill();
-    throw err;
-  });
-  if (code !== 0) throw new Error(`intake load exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').at(-1) as string) as LoadResult;
+    60_000,
+  );
 }
 
 say(
@@ -734,12 +686,7 @@ const stageRows = stageDefs.map(([label, from, to, inSingle]) => [
   inSingle ? p50p99(one(from, to)) : '',
 ]);
 
-const table = (header: string[], body: string[][]): string =>
-  [
-    `| ${header.join(' | ')} |`,
-    `|${header.map((_h, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
-    ...body.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
+const table = markdownTable;
 /** monitorEventLoopDelay records whole timer intervals: the delay is what exceeds its resolution. */
 const loopDelay = (h: IntervalHistogram): string => {
   const late = (ns: number): string => ms(Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS));
@@ -749,6 +696,7 @@ const loopDelay = (h: IntervalHistogram): string => {
 const settings = [
   `database ${DATABASE === 'postgres' ? 'PostgreSQL' : 'PGlite (in-process)'}`,
   `worker concurrency ${config.queueConcurrency}`,
+  ...(FHIR_DELAY_MS > 0 ? [`${FHIR_DELAY_MS} ms added before every FHIR request`] : []),
   `queue options ${JSON.stringify(QUEUE_OPTIONS) === '{}' ? 'the defaults (pollingIntervalSeconds 2, poolSize 5)' : JSON.stringify(QUEUE_OPTIONS)}`,
   `load average at start ${LOAD_AT_START}`,
   `Node ${process.version}`,
@@ -777,6 +725,30 @@ const text = [
 ].join('\n');
 
 console.log(text);
+const pair = (values: number[]): [number, number] => [percentile(values, 50), percentile(values, 99)];
+await writeResultJson({
+  database: DATABASE,
+  patients: PATIENTS,
+  bare: { total: pair(bare.total), read: pair(bare.read), write: pair(bare.write) },
+  singleToFlag: pair(oneToFlag),
+  sandboxToFlag: pair(fanToFlag),
+  singleRatioP50: percentile(oneToFlag, 50) / bareP50,
+  sandboxRatioP50: percentile(fanToFlag, 50) / bareP50,
+  // Ending at the Flag's commit, as the bare minimum ends at the write's response (no delivery to a subscriber).
+  singleToCommit: pair(one('notifySent', 'flagCommitted')),
+  sandboxToCommit: pair(fan('notifySent', 'flagCommitted')),
+  singleCommitRatioP50: percentile(one('notifySent', 'flagCommitted'), 50) / bareP50,
+  sandboxCommitRatioP50: percentile(fan('notifySent', 'flagCommitted'), 50) / bareP50,
+  stages: stageDefs.map(([label, from, to, inSingle]) => ({
+    label,
+    sandbox: pair(fan(from, to)),
+    ...(inSingle ? { single: pair(one(from, to)) } : {}),
+  })),
+  intake: { perSecond: intake.perSecond, p50Ms: intake.p50Ms, p99Ms: intake.p99Ms, errors: intake.errors },
+  drainPerSecond,
+  roundTripsPerAssessment: perAssessment,
+  coalesced: { spread: spread.assessments, burst: burst.assessments },
+});
 const dir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(dir, { recursive: true });
 const file = DATABASE === 'postgres' ? 'service-postgres.md' : 'service.md';

@@ -33,11 +33,11 @@ const ORGANS = ['39607008', '10200004', '23451007', '71854001', '80891009', '594
  */
 export function syntheticBundle(
   timepoints: number,
-  options: { seed?: number; ctdna?: boolean } = {},
+  options: { seed?: number; ctdna?: boolean; patientId?: string } = {},
 ): Record<string, unknown> {
   const seed = options.seed ?? 20260101;
   const random = rng(seed);
-  const pid = `bench-${timepoints}`;
+  const pid = options.patientId ?? `bench-${timepoints}`;
   const subject = { reference: `Patient/${pid}` };
   const resources: Record<string, unknown>[] = [{ resourceType: 'Patient', id: pid, gender: 'female' }];
   const targets = 2 + Math.floor(random() * 4);
@@ -130,6 +130,24 @@ export function syntheticBundle(
     entry: resources.map((resource) => ({
       fullUrl: `http://example.org/fhir/${resource.resourceType}/${resource.id}`,
       resource,
+    })),
+  };
+}
+
+/** The same patient as a FHIR transaction (one PUT per resource), to load into a server. */
+export function syntheticTransaction(
+  timepoints: number,
+  options: { seed?: number; ctdna?: boolean; patientId?: string } = {},
+): Record<string, unknown> {
+  const bundle = syntheticBundle(timepoints, options) as {
+    entry: { resource: { resourceType: string; id: string } }[];
+  };
+  return {
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: bundle.entry.map(({ resource }) => ({
+      resource,
+      request: { method: 'PUT', url: `${resource.resourceType}/${resource.id}` },
     })),
   };
 }
