@@ -59,7 +59,12 @@ interface Fleet {
   fhir: SandboxServer;
 }
 
-async function startFleet(size: number, copies: readonly string[], cleanups: (() => Promise<void>)[]): Promise<Fleet> {
+async function startFleet(
+  size: number,
+  copies: readonly string[],
+  cleanups: (() => Promise<void>)[],
+  readDelayMs = 30,
+): Promise<Fleet> {
   const fhir = await startSandboxServer();
   cleanups.push(() => fhir.close());
   const cases = caseNames().flatMap((name) => copies.map((copy) => loadCase(name, copy)));
@@ -71,7 +76,7 @@ async function startFleet(size: number, copies: readonly string[], cleanups: (()
   const instances: AdapterProcess[] = [];
   for (const label of 'ABC'.slice(0, size)) {
     // A short hold on each context read widens the window in which a double assessment would show.
-    const proxy = await recorder.proxy({ label, readDelayMs: 30 });
+    const proxy = await recorder.proxy({ label, readDelayMs });
     const instance = await adapterProcess({
       fhirBaseUrl: proxy.baseUrl,
       database: { kind: 'postgres', url: scratch.url },
@@ -160,7 +165,9 @@ describe.concurrent('several adapter processes on one PostgreSQL database', () =
     const random = seededRandom(SEED + 7);
     const cleanups: (() => Promise<void>)[] = [];
     try {
-      const fleet = await startFleet(3, ['t1', 't2', 't3'], cleanups);
+      // A longer hold here: an assessment then spends most of its time in its read, so the instance killed for having
+      // one open is still in it when the signal lands (with a short hold its write could already be on the wire).
+      const fleet = await startFleet(3, ['t1', 't2', 't3'], cleanups, 250);
       const started = performance.now();
       const burst = await notificationBurst(fleet.fhir, fleet.cases, NOTIFICATIONS_PER_PATIENT, random);
       const routeTo = router(fleet, random);
