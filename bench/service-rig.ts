@@ -20,9 +20,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import type { JobQueueOptions } from '../src/queue/job-queue.ts';
-import { medplumSignature } from '../src/sandbox/medplum-signature.ts';
 import { type RunningService, startService } from '../src/service/start-service.ts';
 import { patientOf } from './sample-cases.ts';
+import { sendSignedObservationUpdate } from './signed-notification.ts';
 import { epochNow } from './stats.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -237,27 +237,12 @@ export async function startRig(options: RigOptions): Promise<Rig> {
       }
     },
 
-    async notify(patientId, version) {
-      const body = JSON.stringify({
-        resourceType: 'Observation',
-        id: `${patientId}-bench-obs`,
-        meta: { versionId: `bench-${version}`, lastUpdated: new Date().toISOString() },
-        status: 'final',
-        code: { coding: [{ system: 'http://loinc.org', code: '21889-1' }] },
-        subject: { reference: `Patient/${patientId}` },
+    notify(patientId, version) {
+      return sendSignedObservationUpdate(realFetch, notificationsUrl, secret, {
+        observationId: `${patientId}-bench-obs`,
+        patientId,
+        version,
       });
-      const res = await realFetch(notificationsUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/fhir+json',
-          'x-medplum-subscription': 'benchmark',
-          'x-medplum-interaction': 'update',
-          'x-signature': medplumSignature(body, secret),
-        },
-        body,
-      });
-      await res.arrayBuffer();
-      return res.status;
     },
 
     async backlog() {

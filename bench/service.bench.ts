@@ -47,13 +47,13 @@ import { readPatientContext } from '../src/fhir/read-patient-context.ts';
 import { writeResults } from '../src/fhir/write-results.ts';
 import { assessResources } from '../src/pipeline/assess-resources.ts';
 import type { JobQueueOptions } from '../src/queue/job-queue.ts';
-import { medplumSignature } from '../src/sandbox/medplum-signature.ts';
 import { type RunningService, startService } from '../src/service/start-service.ts';
 import type { LoadResult } from './intake-load.ts';
 import { closedLoopLoad } from './load-child.ts';
 import { envInt, installDeadline, onAbort, writeResultJson } from './run-control.ts';
 import { casesFor, type PatientCase, patientOf } from './sample-cases.ts';
 import { benchSchema } from './service-rig.ts';
+import { sendSignedObservationUpdate } from './signed-notification.ts';
 import { markdownTable, ms, p50p99, percentile } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -315,27 +315,12 @@ async function adapterSubscriptions(status: 'active' | 'off'): Promise<number> {
 }
 
 /** One signed Medplum-style notification: an update of one of the patient's tumour-size Observations. */
-async function notifyPatient(patientId: string, i: number): Promise<number> {
-  const body = JSON.stringify({
-    resourceType: 'Observation',
-    id: `${patientId}-L1-t2`,
-    meta: { versionId: `bench-${i}`, lastUpdated: new Date().toISOString() },
-    status: 'final',
-    code: { coding: [{ system: 'http://loinc.org', code: '21889-1' }] },
-    subject: { reference: `Patient/${patientId}` },
+function notifyPatient(patientId: string, i: number): Promise<number> {
+  return sendSignedObservationUpdate(realFetch, notificationsUrl, secret, {
+    observationId: `${patientId}-L1-t2`,
+    patientId,
+    version: i,
   });
-  const res = await realFetch(notificationsUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/fhir+json',
-      'x-medplum-subscription': 'benchmark',
-      'x-medplum-interaction': 'update',
-      'x-signature': medplumSignature(body, secret),
-    },
-    body,
-  });
-  await res.arrayBuffer();
-  return res.status;
 }
 
 // A loopback receiver subscribed to Flag in the sandbox: the moment a patient's Flag is visible to others.
