@@ -26,3 +26,27 @@ export const logger = pino(
 );
 
 export type Logger = typeof logger;
+
+/** How deep `describeError` follows `cause`. */
+const MAX_CAUSE_DEPTH = 4;
+
+/**
+ * Log fields for an error: its name, code and status, the frames of its stack, and the same for its `cause` chain.
+ * Messages are left out, here and in the stack's first line: a message may quote the input (a JSON parse error quotes
+ * the text it failed on), so only names, codes and code locations reach the log.
+ * @param err - Anything thrown.
+ * @returns Fields to log under `err`.
+ */
+export function describeError(err: unknown, depth = 0): Record<string, unknown> {
+  if (!(err instanceof Error)) return { type: err === null ? 'null' : typeof err };
+  const { code, status } = err as { code?: unknown; status?: unknown };
+  const fields: Record<string, unknown> = { name: err.name };
+  if (typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code)) fields.code = code;
+  if (typeof status === 'number') fields.status = status;
+  fields.stack = (err.stack ?? '')
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .map((line) => line.trim());
+  if (err.cause !== undefined && depth < MAX_CAUSE_DEPTH) fields.cause = describeError(err.cause, depth + 1);
+  return fields;
+}

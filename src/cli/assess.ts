@@ -3,10 +3,11 @@
  * (contract section 3). Bad input: exit 2, an OperationOutcome on stdout, a one-line reason on stderr.
  */
 import { readFile } from 'node:fs/promises';
-import { badRequest, OperationOutcomeError, toOperationOutcomeError } from '../fhir/outcomes.ts';
+import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { parseJson } from '../mapping/read-bundle.ts';
 import { timelineTable } from '../mapping/timeline-table.ts';
 import { assessBundle } from '../pipeline/assess-resources.ts';
+import { commandError, issueText } from './report-error.ts';
 
 /** Largest file `assess` reads (a Bundle of one patient's history is far smaller). */
 export const MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -21,14 +22,8 @@ async function readInput(file: string | undefined): Promise<string> {
   let buffer: Buffer;
   try {
     buffer = await readFile(file);
-  } catch {
-    throw new OperationOutcomeError(
-      {
-        resourceType: 'OperationOutcome',
-        issue: [{ severity: 'error', code: 'not-found', details: { text: 'Input file cannot be read' } }],
-      },
-      404,
-    );
+  } catch (err) {
+    throw new OutcomeError(outcome('not-found', 'Input file cannot be read'), 404, { cause: err });
   }
   if (buffer.length > MAX_FILE_BYTES) throw badRequest('Input file is larger than 256 MiB');
   return buffer.toString('utf8');
@@ -47,12 +42,10 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
     );
     return 0;
   } catch (err) {
-    const e = toOperationOutcomeError(err);
-    io.stdout(`${JSON.stringify(e.outcome, null, 2)}\n`);
-    const issue = e.outcome.issue?.[0];
-    io.stderr(
-      `error: ${issue?.details?.text ?? e.message}${issue?.expression ? ` (at ${issue.expression.join(', ')})` : ''}\n`,
-    );
+    const reply = commandError(err, 'assess');
+    io.stdout(`${JSON.stringify(reply.outcome, null, 2)}\n`);
+    const where = reply.outcome.issue?.[0]?.expression;
+    io.stderr(`error: ${issueText(reply)}${where ? ` (at ${where.join(', ')})` : ''}\n`);
     return 2;
   }
 }

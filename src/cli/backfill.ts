@@ -11,11 +11,11 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import cliProgress from 'cli-progress';
-import { toOperationOutcomeError } from '../fhir/outcomes.ts';
 import { patientIdOf } from '../fhir/resource-owner.ts';
 import { isObject } from '../mapping/fhir-helpers.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { CliIo } from './assess.ts';
+import { commandError, issueText } from './report-error.ts';
 
 async function readNdjson(
   dir: string,
@@ -101,8 +101,7 @@ export async function runBackfill(args: string[], io: CliIo): Promise<number> {
         }
       } catch (err) {
         failed++;
-        const e = toOperationOutcomeError(err);
-        io.stderr(`\n${patient}: ${e.outcome.issue?.[0]?.details?.text ?? 'failed'}\n`);
+        io.stderr(`\n${patient}: ${issueText(commandError(err, 'backfill'))}\n`);
       }
       bar.increment();
     }
@@ -115,8 +114,7 @@ export async function runBackfill(args: string[], io: CliIo): Promise<number> {
     );
     return failed > 0 || bad > 0 ? 1 : 0;
   } catch (err) {
-    const e = toOperationOutcomeError(err);
-    io.stderr(`error: ${e.outcome.issue?.[0]?.details?.text ?? e.message}\n`);
+    io.stderr(`error: ${issueText(commandError(err, 'backfill'))}\n`);
     return 2;
   }
 }

@@ -1,11 +1,11 @@
 /** `irecist-adapter replay [--kind KIND] [--patient ID]`: re-queues dead-lettered jobs for the running workers. */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
-import { toOperationOutcomeError } from '../fhir/outcomes.ts';
 import { openDatabase } from '../queue/database.ts';
 import { createJobQueue } from '../queue/job-queue.ts';
 import { JOB_KINDS, type JobKind } from '../queue/jobs.ts';
 import type { CliIo } from './assess.ts';
+import { commandError, issueText } from './report-error.ts';
 
 export async function runReplay(args: string[], io: CliIo): Promise<number> {
   try {
@@ -44,8 +44,7 @@ export async function runReplay(args: string[], io: CliIo): Promise<number> {
       io.stderr(`${err.message}\n`);
       return 2;
     }
-    const e = toOperationOutcomeError(err);
-    io.stderr(`error: ${e.outcome.issue?.[0]?.details?.text ?? e.message}\n`);
+    io.stderr(`error: ${issueText(commandError(err, 'replay'))}\n`);
     return 1;
   }
 }

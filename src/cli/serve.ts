@@ -1,6 +1,7 @@
 /** `irecist-adapter serve` (= npm start): runs the service until SIGINT/SIGTERM, then shuts down gracefully. */
 import { ConfigError, loadConfig } from '../config.ts';
-import { logger } from '../logging.ts';
+import { OutcomeError } from '../fhir-model/outcomes.ts';
+import { describeError, logger } from '../logging.ts';
 import { startService } from '../service/start-service.ts';
 import type { CliIo } from './assess.ts';
 
@@ -20,8 +21,7 @@ export async function runServe(io: CliIo): Promise<number> {
     service = await startService(config);
   } catch (err) {
     // One line an operator can act on (the database or the port), never a stack trace or a connection string.
-    const { name, code } = err as { name?: unknown; code?: unknown };
-    logger.error({ name, code }, 'start failed');
+    logger.error({ err: describeError(err) }, 'start failed');
     io.stderr(`irecist-adapter could not start: ${startFailure(err)}\n`);
     return 1;
   }
@@ -43,9 +43,9 @@ export async function runServe(io: CliIo): Promise<number> {
 
 /** What stopped the start, in words that carry no configuration values. */
 function startFailure(err: unknown): string {
-  const e = err as { code?: unknown; issue?: unknown; outcome?: { issue?: { details?: { text?: unknown } }[] } };
-  const text = e.outcome?.issue?.[0]?.details?.text;
-  if (typeof text === 'string') return text;
+  const text = err instanceof OutcomeError ? err.outcome.issue?.[0]?.details?.text : undefined;
+  if (text) return text;
+  const e = err as { code?: unknown };
   if (e.code === 'EADDRINUSE') return 'the port is already in use (PORT)';
   if (e.code === 'EACCES') return 'no permission to listen on the port (PORT)';
   return 'unexpected error (see the log line "start failed")';

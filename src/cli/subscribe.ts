@@ -4,10 +4,10 @@ import { SUBSCRIPTION_TOPIC } from '../codes.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient } from '../fhir/client-factory.ts';
-import { toOperationOutcomeError } from '../fhir/outcomes.ts';
 import { getSubscriptionTopic } from '../profiles/load-profiles.ts';
 import { registerSubscriptions } from '../registration/register-subscriptions.ts';
 import type { CliIo } from './assess.ts';
+import { commandError, issueText } from './report-error.ts';
 
 export async function runSubscribe(io: CliIo): Promise<number> {
   try {
@@ -35,8 +35,8 @@ export async function runSubscribe(io: CliIo): Promise<number> {
       io.stderr(`${err.message}\n`);
       return 2;
     }
-    const e = toOperationOutcomeError(err);
-    io.stderr(`error: ${e.outcome.issue?.[0]?.details?.text ?? e.message} (status ${e.status})\n`);
+    const reply = commandError(err, 'subscribe');
+    io.stderr(`error: ${issueText(reply)} (status ${reply.status})\n`);
     return 1;
   }
 }

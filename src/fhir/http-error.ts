@@ -5,8 +5,9 @@
  * because its diagnostics may carry internals or patient data (medplum issue 8814).
  * https://hl7.org/fhir/R4/http.html#Status-Codes
  */
+import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
-import { type IssueCode, OperationOutcomeError, outcome } from './outcomes.ts';
+import { type IssueCode, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 
 const RETRYABLE_4XX = new Set([408, 409, 412, 425, 429]);
 
@@ -17,15 +18,15 @@ export interface FhirRequestErrorOptions {
   serverOutcome?: OperationOutcome;
 }
 
-/** An OperationOutcomeError for a failed request to the FHIR server, marked retryable or not. */
-export class FhirRequestError extends OperationOutcomeError {
+/** The project's OutcomeError for a failed request to the FHIR server, marked retryable or not. */
+export class FhirRequestError extends OutcomeError {
   readonly retryable: boolean;
   readonly retryAfterMs?: number;
   /** The server's OperationOutcome, when it sent one. Not for logs or response bodies. */
   readonly serverOutcome?: OperationOutcome;
 
-  constructor(oo: OperationOutcome, status: number, options: FhirRequestErrorOptions) {
-    super(oo, status);
+  constructor(oo: OperationOutcome, status: number, options: FhirRequestErrorOptions & { cause?: unknown }) {
+    super(oo, status, { cause: options.cause });
     this.name = 'FhirRequestError';
     this.retryable = options.retryable;
     if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
@@ -109,17 +110,20 @@ export async function errorFromResponse(response: Response, text?: string): Prom
  * @returns The error to throw.
  */
 export function errorFromFetchFailure(err: unknown): unknown {
-  if (err instanceof OperationOutcomeError) return err;
+  if (err instanceof OutcomeError) return err;
   const name = (err as Error | undefined)?.name;
   if (name === 'AbortError') return err;
   if (name === 'TimeoutError') {
-    return new FhirRequestError(outcome('timeout', 'FHIR server did not answer in time'), 504, { retryable: true });
+    return new FhirRequestError(outcome('timeout', 'FHIR server did not answer in time'), 504, {
+      retryable: true,
+      cause: err,
+    });
   }
   const code = networkCode(err);
   return new FhirRequestError(
     outcome('transient', 'FHIR server could not be reached', code ? { diagnostics: code } : {}),
     503,
-    { retryable: true },
+    { retryable: true, cause: err },
   );
 }
 
@@ -133,25 +137,21 @@ const RETRYABLE_ISSUE_CODES = new Set<string>(['transient', 'timeout', 'throttle
 
 /**
  * Whether the queue should retry after this error.
- * FhirRequestError says so itself; another OperationOutcomeError when it is transient (429/503/504, or
- * issue code transient/timeout/throttled/lock-error/conflict); medplum's own OperationOutcomeError by its
+ * FhirRequestError says so itself; another OutcomeError when it is transient (429/503/504, or issue code
+ * transient/timeout/throttled/lock-error/conflict); Medplum's own OperationOutcomeError (the base class) by its
  * issue code; timeouts, aborts and connection failures are retryable; anything else (a bug, bad input) is not.
  * @param err - Anything thrown.
  * @returns True when retrying may succeed.
  */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof FhirRequestError) return err.retryable;
-  if (err instanceof OperationOutcomeError) {
-    return (
-      [429, 503, 504].includes(err.status) || (err.outcome.issue ?? []).some((i) => RETRYABLE_ISSUE_CODES.has(i.code))
-    );
-  }
+  const transientIssue = (oo: OperationOutcome): boolean =>
+    (oo.issue ?? []).some((i) => RETRYABLE_ISSUE_CODES.has(i.code));
+  if (err instanceof OutcomeError) return [429, 503, 504].includes(err.status) || transientIssue(err.outcome);
+  if (err instanceof OperationOutcomeError) return transientIssue(err.outcome);
   if (!err || typeof err !== 'object') return false;
-  const e = err as { name?: unknown; message?: unknown; outcome?: OperationOutcome; cause?: unknown };
+  const e = err as { name?: unknown; message?: unknown };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return true;
-  if (e.outcome?.resourceType === 'OperationOutcome') {
-    return (e.outcome.issue ?? []).some((i) => RETRYABLE_ISSUE_CODES.has(i.code));
-  }
   if (e.name === 'TypeError' && e.message === 'fetch failed') return true;
   return networkCode(err) !== undefined && /^(E[A-Z_]+|UND_ERR_[A-Z_]+)$/.test(networkCode(err) as string);
 }

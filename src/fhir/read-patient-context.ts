@@ -8,14 +8,14 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
 import { errorForStatus, FhirRequestError } from './http-error.ts';
-import { badRequest, OperationOutcomeError, outcome } from './outcomes.ts';
 
 /** The Patient does not exist (404) or was deleted (410): the worker has nothing to do. */
-export class PatientNotFoundError extends OperationOutcomeError {
+export class PatientNotFoundError extends OutcomeError {
   readonly patientId: string;
 
   constructor(patientId: string) {

@@ -23,10 +23,10 @@ import type {
   StructureDefinition,
   ValueSet,
 } from '@medplum/fhirtypes';
+import { OutcomeError } from '../fhir-model/outcomes.ts';
 import { type Expansion, expandValueSet, expansionHas } from '../profiles/expand.ts';
 import { canonicalUrl, getCodeSystem, getValueSet, loadProfiles } from '../profiles/load-profiles.ts';
 import { generateSnapshot } from '../profiles/snapshot.ts';
-import { OperationOutcomeError } from './outcomes.ts';
 
 interface ValidationState {
   /** Our profiles and extensions, with generated snapshots, by canonical URL. */
@@ -296,5 +296,5 @@ export function validateWritten(resource: Resource): OperationOutcomeIssue[] {
  */
 export function assertValid(resource: Resource, status = 500): void {
   const errors = validateWritten(resource).filter((i) => i.severity === 'error' || i.severity === 'fatal');
-  if (errors.length) throw new OperationOutcomeError({ resourceType: 'OperationOutcome', issue: errors }, status);
+  if (errors.length) throw new OutcomeError({ resourceType: 'OperationOutcome', issue: errors }, status);
 }

@@ -10,11 +10,11 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
 import { errorForStatus, errorFromResponse, FhirRequestError } from './http-error.ts';
-import { outcome } from './outcomes.ts';
 
 export { FhirRequestError, isRetryable, retryAfterMs } from './http-error.ts';
 

@@ -7,7 +7,7 @@
  * buffers always have the same length and neither the content nor the length of the secret leaks through timing.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { unauthorized } from '../fhir/outcomes.ts';
+import { unauthorized } from '../fhir-model/outcomes.ts';
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
@@ -38,7 +38,7 @@ function bearerMatches(headers: HeaderBag, secret: string): boolean {
 /**
  * Which credential authenticates the request: `signature` when X-Signature is the hex HMAC-SHA256 of `rawBody`
  * (lowercase or uppercase hex; it binds the body, so it wins when both are valid), else `bearer` when the bearer
- * token equals the secret. Throws a 401 OperationOutcomeError otherwise, including when the secret is empty.
+ * token equals the secret. Throws a 401 OutcomeError otherwise, including when the secret is empty.
  * Headers are Node's lowercased header object.
  */
 export function authenticateRequest(headers: HeaderBag, rawBody: Buffer, secret: string): AuthMethod {

@@ -25,15 +25,15 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { z } from 'zod';
+import { isAdapterWritten } from '../fhir/resource-owner.ts';
 import {
   allOk,
   badRequest,
-  OperationOutcomeError,
+  OutcomeError,
   outcome,
   unsupportedMediaType,
   zodIssuesToOutcome,
-} from '../fhir/outcomes.ts';
-import { isAdapterWritten } from '../fhir/resource-owner.ts';
+} from '../fhir-model/outcomes.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker, EventNumberUpdate } from './event-number-tracker.ts';
 import { type CatchUpJob, dedupeJobs, type JobIntent } from './jobs.ts';
@@ -131,7 +131,7 @@ const MAX_REPORTED_ISSUES = 20;
 
 /**
  * Classifies one notification request and returns the jobs it implies and the reply to send.
- * Throws OperationOutcomeError: 400 (malformed JSON, unknown shape, bad ids), 415 (media type), 503 (tracker).
+ * Throws OutcomeError: 400 (malformed JSON, unknown shape, bad ids), 415 (media type), 503 (tracker).
  * Authentication is not done here: call {@link authenticate} first, over the same raw bytes.
  */
 export async function parseNotification(
@@ -158,7 +158,7 @@ export async function parseNotification(
     return simple('hapi-put', jobsForResource(resource, key, false));
   }
 
-  if (method !== 'POST') throw new OperationOutcomeError(outcome('not-supported', ERROR_TEXT.method), 405);
+  if (method !== 'POST') throw new OutcomeError(outcome('not-supported', ERROR_TEXT.method), 405);
 
   if (bodyKind !== 'json') return simple('hapi-empty', [{ kind: 'catch-up', reason: 'empty-notification' }]);
 
@@ -220,7 +220,7 @@ function parseWith<S extends z.ZodType>(schema: S, value: unknown): z.output<S> 
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.slice(0, MAX_REPORTED_ISSUES);
-  throw new OperationOutcomeError(zodIssuesToOutcome(issues, ERROR_TEXT.invalid));
+  throw new OutcomeError(zodIssuesToOutcome(issues, ERROR_TEXT.invalid));
 }
 
 function replyFor(text: string): NotificationReply {
@@ -329,8 +329,8 @@ function entryJobs(
 async function readTracker(tracker: EventNumberTracker, subscriptionId: string): Promise<number | undefined> {
   try {
     return await tracker.get(subscriptionId);
-  } catch {
-    throw new OperationOutcomeError(outcome('transient', ERROR_TEXT.tracker), 503);
+  } catch (err) {
+    throw new OutcomeError(outcome('transient', ERROR_TEXT.tracker), 503, { cause: err });
   }
 }
 

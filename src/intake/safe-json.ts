@@ -3,7 +3,7 @@
  * data properties), then one iterative walk (no recursion, so deep nesting cannot overflow the stack) that refuses
  * prototype-pollution keys and nesting deeper than any FHIR resource needs.
  */
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../fhir-model/outcomes.ts';
 
 /** Deeper than any notification we accept (a contained resource inside a Bundle entry is about 15 levels). */
 export const MAX_JSON_DEPTH = 64;
@@ -20,7 +20,7 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Parses JSON text; throws a 400 OperationOutcomeError for malformed JSON, forbidden keys or excessive depth. */
+/** Parses JSON text; throws a 400 OutcomeError for malformed JSON, forbidden keys or excessive depth. */
 export function parseJsonSafely(text: string): unknown {
   let value: unknown;
   try {

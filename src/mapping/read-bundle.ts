@@ -4,7 +4,7 @@
  */
 import type { Resource } from '@medplum/fhirtypes';
 import { z } from 'zod';
-import { badRequest, OperationOutcomeError, zodIssuesToOutcome } from '../fhir/outcomes.ts';
+import { badRequest, OutcomeError as OperationOutcomeError, zodIssuesToOutcome } from '../fhir-model/outcomes.ts';
 import { compareVersions } from './fhir-helpers.ts';
 
 /** Upper bound on entries, so a hostile file cannot make the engine work without end. */

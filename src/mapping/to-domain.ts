@@ -26,8 +26,8 @@ import type {
   QualitativeAssessment,
   Scan,
 } from '../domain/types.ts';
-import { badRequest } from '../fhir/outcomes.ts';
 import { isAdapterWritten, patientReferenceOf } from '../fhir/resource-owner.ts';
+import { badRequest } from '../fhir-model/outcomes.ts';
 import { asArray, codings, hasCoding, isObject, normaliseReference, refOf, versionedRefOf } from './fhir-helpers.ts';
 import type { ImmunotherapyCatalogue } from './immunotherapy-catalogue.ts';
 import { isCountedStatus } from './observation-status.ts';

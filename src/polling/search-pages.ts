@@ -4,7 +4,7 @@
  */
 import type { MedplumClient, QueryTypes } from '@medplum/core';
 import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
-import { OperationOutcomeError, outcome } from '../fhir/outcomes.ts';
+import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 
 export interface SearchPagesOptions {
   /** Stop with an error after this many pages (a server that loops its `next` link). Default 10 000. */
@@ -37,7 +37,7 @@ export async function* searchPages<T extends Resource = Resource>(
     const next = bundle.link?.find((l) => l.relation === 'next')?.url;
     if (!next) return;
     if (seen.has(next) || page >= maxPages) {
-      throw new OperationOutcomeError(
+      throw new OutcomeError(
         outcome('too-costly', 'Search paging did not terminate', { diagnostics: `${resourceType} pages=${page}` }),
         502,
       );

@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CodeSystem, Resource, StructureDefinition, Subscription, ValueSet } from '@medplum/fhirtypes';
-import { OperationOutcomeError, outcome } from '../fhir/outcomes.ts';
+import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 
 /**
  * An R5 / R4B SubscriptionTopic (not an R4 resource, so not in @medplum/fhirtypes); only the fields the adapter uses.
@@ -74,8 +74,8 @@ interface Index {
 
 let cache: Index | undefined;
 
-function loadError(text: string, file: string): OperationOutcomeError {
-  return new OperationOutcomeError(outcome('exception', text, { diagnostics: file }), 500);
+function loadError(text: string, file: string): OutcomeError {
+  return new OutcomeError(outcome('exception', text, { diagnostics: file }), 500);
 }
 
 function deepFreeze<T>(value: T): T {
@@ -212,10 +212,7 @@ export function fillPlaceholders<T>(value: T, vars: Readonly<Record<string, stri
       ? v.replace(PLACEHOLDER, (_m, name: string) => {
           const replacement = vars[name];
           if (replacement === undefined) {
-            throw new OperationOutcomeError(
-              outcome('invalid', 'Missing template variable', { diagnostics: name }),
-              500,
-            );
+            throw new OutcomeError(outcome('invalid', 'Missing template variable', { diagnostics: name }), 500);
           }
           return replacement;
         })

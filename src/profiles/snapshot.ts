@@ -5,7 +5,7 @@
  * whole of https://hl7.org/fhir/R4/profiling.html#snapshot.
  */
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
-import { OperationOutcomeError, outcome } from '../fhir/outcomes.ts';
+import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 
 /** Finds a StructureDefinition with a snapshot by canonical URL (base resources and data types). */
 export type DefinitionLookup = (url: string) => StructureDefinition | undefined;
@@ -16,8 +16,8 @@ const CORE = 'http://hl7.org/fhir/StructureDefinition/';
 const KEEP = new Set(['id', 'path']);
 
 /** A profile we ship cannot be expanded: a packaging bug, reported at start-up. */
-function snapshotError(diagnostics: string): OperationOutcomeError {
-  return new OperationOutcomeError(outcome('exception', 'Cannot build profile snapshot', { diagnostics }), 500);
+function snapshotError(diagnostics: string): OutcomeError {
+  return new OutcomeError(outcome('exception', 'Cannot build profile snapshot', { diagnostics }), 500);
 }
 
 function clone<T>(value: T): T {

@@ -16,7 +16,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { ConstructorOptions } from 'pg-boss';
 import { fromPglite } from 'pg-boss';
-import { OperationOutcomeError, outcome } from '../fhir/outcomes.ts';
+import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 
 export const DEFAULT_SCHEMA = 'irecist';
@@ -58,12 +58,12 @@ export interface OpenDatabaseOptions {
   poolSize?: number;
 }
 
-const databaseUnavailable = (diagnostics?: string): OperationOutcomeError =>
-  new OperationOutcomeError(outcome('transient', 'Database unavailable', { diagnostics }));
+const databaseUnavailable = (err: unknown): OutcomeError =>
+  new OutcomeError(outcome('transient', 'Database unavailable', { diagnostics: errorCode(err) }), 503, { cause: err });
 
 /**
  * Opens the database and creates the schema and the `irecist_state` table if needed.
- * Throws OperationOutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
+ * Throws OutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
  * by another process, `transient` when PostgreSQL cannot be reached.
  */
 /** True when a trivial query answers within the timeout; never throws. */
@@ -81,7 +81,7 @@ async function pingWith(query: () => Promise<unknown>, timeoutMs: number): Promi
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   if (!SCHEMA_PATTERN.test(schema)) {
-    throw new OperationOutcomeError(outcome('invalid', 'Invalid database schema name', { expression: ['schema'] }));
+    throw new OutcomeError(outcome('invalid', 'Invalid database schema name', { expression: ['schema'] }));
   }
   return options.databaseUrl
     ? openPostgres(options.databaseUrl, schema, options.poolSize ?? 4)
@@ -172,7 +172,7 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
   } catch (err) {
     await pool.end().catch(() => undefined);
     logger.error({ code: errorCode(err) }, 'Database open failed');
-    throw databaseUnavailable(errorCode(err));
+    throw databaseUnavailable(err);
   }
 
   const hooks = closeHooks();
@@ -216,8 +216,8 @@ function processAlive(pid: number): boolean {
 /** Takes `${dir}/pglite.lock` (exclusive create, holding our pid); a lock left by a dead process is taken over. */
 async function lockDirectory(dir: string): Promise<() => Promise<void>> {
   const lockPath = join(dir, 'pglite.lock');
-  const inUse = (): OperationOutcomeError =>
-    new OperationOutcomeError(outcome('conflict', 'Data directory is in use by another process'));
+  const inUse = (): OutcomeError =>
+    new OutcomeError(outcome('conflict', 'Data directory is in use by another process'));
   if (openDirectories.has(dir)) throw inUse();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -249,9 +249,9 @@ async function openPglite(dataDir: string, schema: string): Promise<Database> {
     await pglite.exec(migrationSql(schema).join(';\n'));
   } catch (err) {
     await release();
-    if (err instanceof OperationOutcomeError) throw err;
+    if (err instanceof OutcomeError) throw err;
     logger.error({ code: errorCode(err) }, 'Database open failed');
-    throw databaseUnavailable(errorCode(err));
+    throw databaseUnavailable(err);
   }
 
   const hooks = closeHooks();

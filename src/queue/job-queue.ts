@@ -16,8 +16,8 @@
  */
 import type { ConstructorOptions, JobWithMetadata } from 'pg-boss';
 import { PgBoss } from 'pg-boss';
-import { OperationOutcomeError, outcome, zodIssuesToOutcome } from '../fhir/outcomes.ts';
-import { logger } from '../logging.ts';
+import { OutcomeError, outcome, zodIssuesToOutcome } from '../fhir-model/outcomes.ts';
+import { describeError, logger } from '../logging.ts';
 import { createPeriodicTask } from '../util/periodic-task.ts';
 import type { Database } from './database.ts';
 import type { JobKind, JobPayloads, JobRequest } from './jobs.ts';
@@ -180,10 +180,16 @@ function resolveOptions(options: JobQueueOptions): ResolvedOptions {
   };
 }
 
-function errorFields(err: unknown): { error: string; status?: number; code?: string } {
-  if (err instanceof OperationOutcomeError) return { error: err.name, status: err.status };
+/** Log fields of a job's error: name and status; the stack too when it is not a known refusal (a bug leaves a trace). */
+function errorFields(err: unknown): { error: string; status?: number; code?: string; err?: Record<string, unknown> } {
+  if (err instanceof OutcomeError && err.status < 500) return { error: err.name, status: err.status };
+  if (err instanceof OutcomeError) return { error: err.name, status: err.status, err: describeError(err) };
   const code = (err as { code?: unknown } | null)?.code;
-  return { error: err instanceof Error ? err.name : typeof err, code: typeof code === 'string' ? code : undefined };
+  return {
+    error: err instanceof Error ? err.name : typeof err,
+    code: typeof code === 'string' ? code : undefined,
+    err: describeError(err),
+  };
 }
 
 function isJobKind(value: unknown): value is JobKind {
@@ -213,9 +219,9 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
     await ensureQueues(boss, config);
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => undefined);
-    if (err instanceof OperationOutcomeError) throw err;
+    if (err instanceof OutcomeError) throw err;
     logger.error(errorFields(err), 'Job queue start failed');
-    throw new OperationOutcomeError(outcome('transient', 'Job queue unavailable'));
+    throw new OutcomeError(outcome('transient', 'Job queue unavailable'), 503, { cause: err });
   }
 
   let stopping: Promise<void> | undefined;
@@ -275,7 +281,7 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
         byKind.set(parsed.kind, keyed);
         if (!keyed.has(parsed.key)) keyed.set(parsed.key, parsed.payload);
       });
-      if (issues.length) throw new OperationOutcomeError(zodIssuesToOutcome(issues, 'Invalid job'));
+      if (issues.length) throw new OutcomeError(zodIssuesToOutcome(issues, 'Invalid job'));
 
       const ids: string[] = [];
       const delay = enqueueOptions.startAfterMs ?? 0;
@@ -294,7 +300,7 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
     },
 
     async work(kind, handler, workOptions = {}) {
-      if (!isJobKind(kind)) throw new OperationOutcomeError(outcome('invalid', 'Unknown job kind'));
+      if (!isJobKind(kind)) throw new OutcomeError(outcome('invalid', 'Unknown job kind'));
       const concurrency = Math.max(1, Math.round(workOptions.concurrency ?? 1));
       const run = async (job: JobWithMetadata<JobPayloads[typeof kind]>): Promise<void> => {
         const context: JobContext = {
@@ -429,7 +435,7 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
 
     async replayDeadLetters(filter = {}) {
       if (filter.kind !== undefined && !isJobKind(filter.kind)) {
-        throw new OperationOutcomeError(outcome('invalid', 'Unknown job kind', { expression: ['kind'] }));
+        throw new OutcomeError(outcome('invalid', 'Unknown job kind', { expression: ['kind'] }));
       }
       if (filter.ids?.length === 0) return 0;
       let replayed = 0;
@@ -472,9 +478,7 @@ async function ensureQueues(boss: PgBoss, config: ResolvedOptions): Promise<void
     });
     const existing = await boss.getQueue(kind);
     if (existing?.policy !== 'stately') {
-      throw new OperationOutcomeError(
-        outcome('exception', 'Job queue exists with another policy', { expression: [kind] }),
-      );
+      throw new OutcomeError(outcome('exception', 'Job queue exists with another policy', { expression: [kind] }));
     }
     await boss.updateQueue(kind, { ...settings, retryDelayMax: config.backoff ? config.maxDelaySeconds : null });
   }

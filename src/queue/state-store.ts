@@ -2,7 +2,7 @@
  * A small durable key/value store in the service's database (`${schema}.irecist_state`, created by openDatabase):
  * polling checkpoints, the last Backport event number per subscription. Values are JSON.
  */
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../fhir-model/outcomes.ts';
 import type { Database } from './database.ts';
 
 export interface StateStore {

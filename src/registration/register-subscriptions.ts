@@ -5,7 +5,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
-import { OperationOutcomeError, outcome } from '../fhir/outcomes.ts';
+import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import { noCache, searchAll } from '../polling/search-pages.ts';
 import {
@@ -84,10 +84,7 @@ export function resolveSubscriptionOptions(
     if (caps.restHook) backport = false;
     else if (caps.backportTopics) backport = true;
     else {
-      throw new OperationOutcomeError(
-        outcome('not-supported', 'FHIR server does not support rest-hook Subscriptions'),
-        501,
-      );
+      throw new OutcomeError(outcome('not-supported', 'FHIR server does not support rest-hook Subscriptions'), 501);
     }
   }
   const { topic: _topic, removeStale: _removeStale, ...rest } = options;

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { Coding, Element, Extension, Subscription, SubscriptionChannel } from '@medplum/fhirtypes';
 import { IDENTIFIER_SYSTEM, INPUT, SUBSCRIPTION_TOPIC, SYSTEM, TUMOR_MARKERS } from '../codes.ts';
-import { badRequest } from '../fhir/outcomes.ts';
+import { badRequest } from '../fhir-model/outcomes.ts';
 
 /**
  * Extension URLs, each checked against the implementation that reads it:

@@ -13,7 +13,7 @@ import { getReferenceString, allOk as medplumAllOk, normalizeOperationOutcome } 
 import type { FhirRequest, FhirResponse, FhirRouter } from '@medplum/fhir-router';
 import { processBatch } from '@medplum/fhir-router';
 import type { Bundle, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import { outcome } from '../fhir/outcomes.ts';
+import { outcome } from '../fhir-model/outcomes.ts';
 import type { SandboxRepository, WriteEvent } from './memory-store.ts';
 
 /** The outcome put on a batch/transaction response entry whose write changed nothing. */

@@ -10,15 +10,10 @@ import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum
 import type { CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { NextFunction, Request, Response, Router } from 'express';
 import express from 'express';
-import {
-  badRequest,
-  OperationOutcomeError,
-  outcome,
-  toOperationOutcomeError,
-  tooLarge,
-  unsupportedMediaType,
-} from '../fhir/outcomes.ts';
+import { badRequest, OutcomeError, outcome, unsupportedMediaType } from '../fhir-model/outcomes.ts';
+import type { BodyErrorTexts } from '../fhir-model/to-operation-outcome.ts';
 import type { Logger } from '../logging.ts';
+import { createErrorHandler } from '../server/error-handler.ts';
 import { decorateBundleResponse, processBundle, unchangedOutcome } from './bundle-handler.ts';
 import type { SandboxRepository, WriteEvent } from './memory-store.ts';
 import type { SandboxRequestContext } from './request-context.ts';
@@ -31,6 +26,12 @@ export const DEFAULT_BODY_LIMIT = '50mb';
 const JSON_TYPES = new Set([FHIR_JSON, 'application/json', 'application/json-patch+json']);
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 const METHODS = new Set<HttpMethod>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+/** Request-body errors, answered without echoing the body (parse messages quote it). */
+const BODY_ERROR_TEXTS: BodyErrorTexts = {
+  tooLarge: 'Request body too large',
+  encoding: 'Unsupported content encoding or charset',
+  malformed: 'Malformed request body',
+};
 const SINGLE_RESOURCE_INTERACTIONS = new Set(['read', 'vread', 'create', 'update', 'patch']);
 
 export interface SandboxRouterOptions {
@@ -69,7 +70,7 @@ export function createSandboxRouter(options: SandboxRouterOptions): Router {
     const started = performance.now();
     const method = req.method.toUpperCase() as HttpMethod;
     if (!METHODS.has(method)) {
-      throw new OperationOutcomeError(outcome('not-supported', 'Method not allowed'), 405);
+      throw new OutcomeError(outcome('not-supported', 'Method not allowed'), 405);
     }
     const url = req.url;
     const segments = req.path.split('/').filter(Boolean);
@@ -121,13 +122,7 @@ export function createSandboxRouter(options: SandboxRouterOptions): Router {
     );
   });
 
-  router.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const error = bodyParserError(err) ?? toOperationOutcomeError(err);
-    if (error.status >= 500) {
-      logger.error({ error: err instanceof Error ? err.name : 'unknown' }, 'sandbox request failed');
-    }
-    sendFhir(res, error.status, error.outcome);
-  });
+  router.use(createErrorHandler({ texts: BODY_ERROR_TEXTS, logger, message: 'sandbox request failed' }));
 
   return router;
 }
@@ -259,16 +254,6 @@ function hasBody(req: Request): boolean {
 
 function mediaType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-}
-
-/** Maps body-parser errors to OperationOutcomes; never echoes the body (parse messages quote it). */
-function bodyParserError(err: unknown): OperationOutcomeError | undefined {
-  if (err instanceof OperationOutcomeError || !err || typeof err !== 'object' || !('type' in err)) return undefined;
-  const status = (err as { status?: number }).status;
-  if (status === 413) return tooLarge('Request body too large');
-  if (status === 415) return unsupportedMediaType('Unsupported content encoding or charset');
-  if (status === 400) return badRequest('Malformed request body');
-  return undefined;
 }
 
 function preferReturn(

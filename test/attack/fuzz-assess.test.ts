@@ -17,9 +17,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INPUT, IRECIST_SYSTEM, NON_TARGET_VALUE, PROFILE, SYSTEM } from '../../src/codes.ts';
 import { datePart } from '../../src/domain/dates.ts';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
 import { isAdapterWritten } from '../../src/fhir/resource-owner.ts';
 import { indexDefinitions, validateWritten } from '../../src/fhir/validate.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { readBundle } from '../../src/mapping/read-bundle.ts';
 import { assessBundle, type PipelineResult } from '../../src/pipeline/assess-resources.ts';
 import { ROOT, runCli } from '../cli/run-cli.ts';
@@ -54,13 +54,13 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 type Verdict = { kind: 'refused'; status: number } | { kind: 'assessed'; result: PipelineResult };
 
-/** assess on JSON text: the documented refusal (an OperationOutcomeError, 400) or a result; anything else fails. */
+/** assess on JSON text: the documented refusal (an OutcomeError, 400) or a result; anything else fails. */
 function assessText(text: string): Verdict {
   const input = JSON.parse(text) as unknown;
   try {
     return { kind: 'assessed', result: assessBundle(input, { now: NOW }) };
   } catch (err) {
-    if (!(err instanceof OperationOutcomeError)) {
+    if (!(err instanceof OutcomeError)) {
       const e = err as Error;
       throw new Error(`assess threw ${e?.name}: ${e?.message}\n${e?.stack}`);
     }

@@ -3,9 +3,9 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
 import { FhirRequestError, isRetryable, parseRetryAfter } from '../../src/fhir/http-error.ts';
-import { badRequest, OperationOutcomeError, outcome } from '../../src/fhir/outcomes.ts';
 import { readPatientContext } from '../../src/fhir/read-patient-context.ts';
 import { writeResults } from '../../src/fhir/write-results.ts';
+import { badRequest, OutcomeError, outcome } from '../../src/fhir-model/outcomes.ts';
 
 const BASE = 'http://fhir.test/fhir';
 const bundle = {
@@ -114,8 +114,8 @@ describe('isRetryable', () => {
     ['a final FhirRequestError', new FhirRequestError(outcome('invalid', 'x'), 400, { retryable: false }), false],
     ['a retryable FhirRequestError', new FhirRequestError(outcome('transient', 'x'), 503, { retryable: true }), true],
     ['our bad request', badRequest('x'), false],
-    ['our internal error', new OperationOutcomeError(outcome('exception', 'Internal error'), 500), false],
-    ['our transient error', new OperationOutcomeError(outcome('transient', 'x')), true],
+    ['our internal error', new OutcomeError(outcome('exception', 'Internal error'), 500), false],
+    ['our transient error', new OutcomeError(outcome('transient', 'x')), true],
     ["medplum's server error", new MedplumOperationOutcomeError(serverError(new Error('x'))), false],
     ["medplum's transient error", new MedplumOperationOutcomeError(outcome('transient', 'x')), true],
     ['a TimeoutError', Object.assign(new Error('t'), { name: 'TimeoutError' }), true],

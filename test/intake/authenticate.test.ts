@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { authenticate, type HeaderBag } from '../../src/intake/authenticate.ts';
 
 const SECRET = 'whsec-3f6c1a9e0b2d4f7a8c5e';
@@ -12,12 +12,12 @@ const UNAUTHENTICATED = {
   issue: [{ severity: 'error', code: 'security', details: { text: 'Notification authentication failed' } }],
 };
 
-function refusal(headers: HeaderBag, body = BODY, secret = SECRET): OperationOutcomeError {
+function refusal(headers: HeaderBag, body = BODY, secret = SECRET): OutcomeError {
   try {
     authenticate(headers, body, secret);
   } catch (err) {
-    expect(err).toBeInstanceOf(OperationOutcomeError);
-    return err as OperationOutcomeError;
+    expect(err).toBeInstanceOf(OutcomeError);
+    return err as OutcomeError;
   }
   throw new Error('expected authenticate to throw');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import {
   commitEventNumbers,
   createInMemoryEventNumberTracker,
@@ -16,13 +16,13 @@ function post(body: unknown, headers: Record<string, string> = {}, contentType: 
   return { method: 'POST', params: {}, headers, rawBody, contentType } satisfies NotificationRequest;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<OperationOutcomeError> {
+async function rejection(promise: Promise<unknown>): Promise<OutcomeError> {
   const err = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(err).toBeInstanceOf(OperationOutcomeError);
-  return err as OperationOutcomeError;
+  expect(err).toBeInstanceOf(OutcomeError);
+  return err as OutcomeError;
 }
 
 function invalid(...expressions: string[]) {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { createInMemoryEventNumberTracker } from '../../src/intake/event-number-tracker.ts';
 import type { JobIntent } from '../../src/intake/jobs.ts';
 import { createNotificationsRouter } from '../../src/intake/notifications-router.ts';
@@ -38,7 +38,7 @@ async function outcomeOf(body: Buffer, contentType = 'application/fhir+json') {
     );
     return { status: result.reply.status, jobs: result.jobs };
   } catch (err) {
-    if (!(err instanceof OperationOutcomeError)) throw err;
+    if (!(err instanceof OutcomeError)) throw err;
     return { status: err.status, jobs: [] as JobIntent[] };
   }
 }

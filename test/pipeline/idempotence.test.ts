@@ -1,13 +1,13 @@
 /**
  * The pipeline is a function of the patient's data: the same input gives the same entries (so writing twice
  * changes nothing), the order of the Bundle's entries does not matter, and no input, however malformed, makes it
- * throw anything but an OperationOutcomeError.
+ * throw anything but an OutcomeError.
  */
 import type { Bundle, DiagnosticReport } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { INPUT, IRECIST_SYSTEM, NON_TARGET_VALUE, SYSTEM } from '../../src/codes.ts';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { parseJson } from '../../src/mapping/read-bundle.ts';
 import { assessBundle } from '../../src/pipeline/assess-resources.ts';
 import { caseNames, codesOf, readCase } from '../cli/case-check.ts';
@@ -319,7 +319,7 @@ function run(value: unknown): 'ok' | 'outcome' {
     JSON.stringify(result.transaction);
     return 'ok';
   } catch (err) {
-    if (err instanceof OperationOutcomeError) {
+    if (err instanceof OutcomeError) {
       expect(err.outcome.issue?.[0]?.details?.text).toEqual(expect.any(String));
       return 'outcome';
     }
@@ -327,7 +327,7 @@ function run(value: unknown): 'ok' | 'outcome' {
   }
 }
 
-describe('junk input (property): nothing but OperationOutcomeError is thrown', () => {
+describe('junk input (property): nothing but OutcomeError is thrown', () => {
   it('FHIR-shaped junk in a valid Bundle envelope', () => {
     const seen = { ok: 0, outcome: 0 };
     fc.assert(
@@ -375,7 +375,7 @@ describe('junk input (property): nothing but OperationOutcomeError is thrown', (
         try {
           assessBundle(parseJson(text), { now: NOW });
         } catch (err) {
-          expect(err).toBeInstanceOf(OperationOutcomeError);
+          expect(err).toBeInstanceOf(OutcomeError);
         }
       }),
       { numRuns: 300 },

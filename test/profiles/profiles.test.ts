@@ -27,8 +27,8 @@ import {
   TUMOR_MARKERS,
   VALUE_SET,
 } from '../../src/codes.ts';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
 import { validateWritten } from '../../src/fhir/validate.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import {
   canonicalUrl,
   fillPlaceholders,
@@ -346,8 +346,6 @@ describe('load-profiles', () => {
 
   it('refuses to leave a placeholder unfilled', () => {
     const template = getSubscriptionTemplates()[0]?.subscription;
-    expect(() => fillPlaceholders(template, { PUBLIC_URL: 'https://adapter.example.org' })).toThrow(
-      OperationOutcomeError,
-    );
+    expect(() => fillPlaceholders(template, { PUBLIC_URL: 'https://adapter.example.org' })).toThrow(OutcomeError);
   });
 });

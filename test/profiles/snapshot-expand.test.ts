@@ -1,6 +1,6 @@
 import type { CodeSystem, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { expandValueSet, expansionHas, type TerminologyLookup } from '../../src/profiles/expand.ts';
 import { generateSnapshot } from '../../src/profiles/snapshot.ts';
 
@@ -81,8 +81,8 @@ describe('generateSnapshot', () => {
     ['an element the base does not have', profile({ element: [{ id: 'Thing.colour', path: 'Thing.colour' }] })],
     ['a child of a primitive', profile({ element: [{ id: 'Thing.note.x', path: 'Thing.note.x' }] })],
     ['an unknown base', { ...profile({ element: [] }), baseDefinition: `${CORE}Nothing` }],
-  ])('refuses %s with an OperationOutcomeError', (_name, sd) => {
-    expect(() => generateSnapshot(sd, lookup)).toThrow(OperationOutcomeError);
+  ])('refuses %s with an OutcomeError', (_name, sd) => {
+    expect(() => generateSnapshot(sd, lookup)).toThrow(OutcomeError);
   });
 });
 

@@ -1,7 +1,6 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { PROFILE, VALUE_SET } from '../../src/codes.ts';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
 import {
   assertValid,
   getExpansion,
@@ -9,6 +8,7 @@ import {
   indexDefinitions,
   validateWritten,
 } from '../../src/fhir/validate.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { flagExample, lesionRoleExample, reportExample, timepointExample } from './examples.ts';
 
 /** Tests break the examples freely, at any depth. */
@@ -321,7 +321,7 @@ describe('validateWritten', () => {
 });
 
 describe('assertValid', () => {
-  it('throws an OperationOutcomeError (500) listing every error and no warning', () => {
+  it('throws an OutcomeError (500) listing every error and no warning', () => {
     const report = { ...reportExample(), subject: { reference: 'Group/g1' } } as Loose;
     delete report.conclusion;
     let thrown: unknown;
@@ -330,8 +330,8 @@ describe('assertValid', () => {
     } catch (err) {
       thrown = err;
     }
-    expect(thrown).toBeInstanceOf(OperationOutcomeError);
-    const error = thrown as OperationOutcomeError;
+    expect(thrown).toBeInstanceOf(OutcomeError);
+    const error = thrown as OutcomeError;
     expect(error.status).toBe(500);
     expect(error.outcome.issue).toEqual([
       expect.objectContaining({

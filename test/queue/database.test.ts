@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { openDatabase } from '../../src/queue/database.ts';
 import type { TestTarget } from './backends.ts';
 import { BACKENDS } from './backends.ts';
@@ -50,8 +50,8 @@ describe('database', () => {
     const db = await openDatabase({ dataDir });
     expect(db.schema).toBe('irecist');
     const second = await openDatabase({ dataDir }).catch((e: unknown) => e);
-    expect(second).toBeInstanceOf(OperationOutcomeError);
-    expect((second as OperationOutcomeError).status).toBe(409);
+    expect(second).toBeInstanceOf(OutcomeError);
+    expect((second as OutcomeError).status).toBe(409);
     await db.close();
     const again = await openDatabase({ dataDir });
     expect(await again.ping()).toBe(true);
@@ -67,15 +67,15 @@ describe('database', () => {
 
   it('rejects a schema name that is not a plain identifier', async () => {
     const error = await openDatabase({ dataDir, schema: 'x; drop table y' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OperationOutcomeError);
-    expect((error as OperationOutcomeError).status).toBe(400);
+    expect(error).toBeInstanceOf(OutcomeError);
+    expect((error as OutcomeError).status).toBe(400);
   });
 
   it('reports an unreachable PostgreSQL as unavailable', async () => {
     const error = await openDatabase({ dataDir, databaseUrl: 'postgres://postgres@127.0.0.1:1/test' }).catch(
       (e: unknown) => e,
     );
-    expect(error).toBeInstanceOf(OperationOutcomeError);
-    expect((error as OperationOutcomeError).status).toBe(503);
+    expect(error).toBeInstanceOf(OutcomeError);
+    expect((error as OutcomeError).status).toBe(503);
   });
 });

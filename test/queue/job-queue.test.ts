@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import type { Database } from '../../src/queue/database.ts';
 import { openDatabase } from '../../src/queue/database.ts';
 import type { JobContext, JobQueue, JobQueueOptions, JobRequest } from '../../src/queue/job-queue.ts';
@@ -345,12 +345,10 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('job queue on %s', (_na
     const queue = await open();
     const bad = [assess('ok'), { kind: 'assess-patient', patientId: 'has space' }] as JobRequest[];
     const error = await queue.enqueue(bad).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(OperationOutcomeError);
-    expect((error as OperationOutcomeError).status).toBe(400);
-    expect((error as OperationOutcomeError).outcome.issue?.[0]?.expression).toEqual(['1.patientId']);
-    await expect(queue.enqueue([{ kind: 'nope' } as unknown as JobRequest])).rejects.toBeInstanceOf(
-      OperationOutcomeError,
-    );
+    expect(error).toBeInstanceOf(OutcomeError);
+    expect((error as OutcomeError).status).toBe(400);
+    expect((error as OutcomeError).outcome.issue?.[0]?.expression).toEqual(['1.patientId']);
+    await expect(queue.enqueue([{ kind: 'nope' } as unknown as JobRequest])).rejects.toBeInstanceOf(OutcomeError);
     expect((await queue.stats()).queued).toBe(0);
   });
 });

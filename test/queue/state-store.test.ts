@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import type { Database } from '../../src/queue/database.ts';
 import { openDatabase } from '../../src/queue/database.ts';
 import { createStateStore } from '../../src/queue/state-store.ts';
@@ -61,7 +61,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('state store on %s', (_
 
   it.skipIf(!backend.available)('rejects an empty key and a value that is not JSON', async () => {
     const store = createStateStore(db);
-    await expect(store.get('')).rejects.toBeInstanceOf(OperationOutcomeError);
-    await expect(store.set('k', () => 1)).rejects.toBeInstanceOf(OperationOutcomeError);
+    await expect(store.get('')).rejects.toBeInstanceOf(OutcomeError);
+    await expect(store.set('k', () => 1)).rejects.toBeInstanceOf(OutcomeError);
   });
 });

@@ -3,7 +3,7 @@ import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { IDENTIFIER_SYSTEM, SUBSCRIPTION_TOPIC } from '../../src/codes.ts';
 import type { Capabilities } from '../../src/fhir/capabilities.ts';
-import { OperationOutcomeError } from '../../src/fhir/outcomes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import type { CatchUpJob } from '../../src/intake/jobs.ts';
 import type { SubscriptionTemplate, SubscriptionTopic } from '../../src/profiles/load-profiles.ts';
 import {
@@ -332,9 +332,9 @@ describe('registerSubscriptions against a loopback FHIR server', () => {
       { restHook: false, backportTopics: false },
       BASE_OPTIONS,
     ).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OperationOutcomeError);
-    expect((err as OperationOutcomeError).status).toBe(501);
-    expect((err as OperationOutcomeError).message).toBe('FHIR server does not support rest-hook Subscriptions');
+    expect(err).toBeInstanceOf(OutcomeError);
+    expect((err as OutcomeError).status).toBe(501);
+    expect((err as OutcomeError).message).toBe('FHIR server does not support rest-hook Subscriptions');
   });
 
   it('falls back to search then create when the server refuses conditional update', async () => {

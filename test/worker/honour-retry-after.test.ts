@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { outcome } from '../../src/fhir/outcomes.ts';
 import { FhirRequestError } from '../../src/fhir/write-results.ts';
+import { outcome } from '../../src/fhir-model/outcomes.ts';
 import { waitForRetryAfter } from '../../src/worker/honour-retry-after.ts';
 
 const unavailable = (retryAfterMs?: number) =>

@@ -5,8 +5,8 @@
  * https://hl7.org/fhir/smart-app-launch/conformance.html#using-well-known
  */
 import type { CapabilityStatement } from '@medplum/fhirtypes';
+import { outcome } from '../../fhir-model/outcomes.ts';
 import { errorForStatus, FhirRequestError, isRetryable } from '../http-error.ts';
-import { outcome } from '../outcomes.ts';
 import { type FetchFn, fetchText } from './token-provider.ts';
 
 const OAUTH_URIS = 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris';

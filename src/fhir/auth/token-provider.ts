@@ -5,8 +5,8 @@
  * Nothing here logs or throws a credential; token endpoint errors carry the status and OAuth error code only.
  */
 import { z } from 'zod';
+import { outcome } from '../../fhir-model/outcomes.ts';
 import { errorForStatus, errorFromFetchFailure, FhirRequestError } from '../http-error.ts';
-import { outcome } from '../outcomes.ts';
 
 /** A plain fetch (the global one, or one given by tests). */
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
