@@ -3,8 +3,8 @@
  * (contract section 3). Bad input: exit 2, an OperationOutcome on stdout, a one-line reason on stderr.
  */
 import { readFile } from 'node:fs/promises';
+import { parseJsonSafely } from '../fhir-model/json.ts';
 import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
-import { parseJson } from '../mapping/read-bundle.ts';
 import { timelineTable } from '../mapping/timeline-table.ts';
 import { assessBundle } from '../pipeline/assess-resources.ts';
 import { commandError, issueText } from './report-error.ts';
@@ -32,7 +32,7 @@ async function readInput(file: string | undefined): Promise<string> {
 export async function runAssess(args: string[], io: CliIo): Promise<number> {
   try {
     const text = await readInput(args[0]);
-    const result = assessBundle(parseJson(text));
+    const result = assessBundle(parseJsonSafely(text, 'Input is not valid JSON'));
     io.stdout(`${JSON.stringify(result.transaction, null, 2)}\n`);
     const a = result.assessment;
     const header = `Patient/${a.patientId} (${a.profile.species})${a.treatmentStart ? `, immunotherapy from ${a.treatmentStart}` : ''}`;

@@ -11,8 +11,8 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import cliProgress from 'cli-progress';
-import { patientIdOf } from '../fhir/resource-owner.ts';
-import { isObject } from '../mapping/fhir-helpers.ts';
+import { isObject, parseJsonOrUndefined } from '../fhir-model/json.ts';
+import { patientIdOf } from '../fhir-model/resource-owner.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { CliIo } from './assess.ts';
 import { commandError, issueText } from './report-error.ts';
@@ -31,12 +31,7 @@ async function readNdjson(
     for await (const line of lines) {
       n++;
       if (!line.trim()) continue;
-      let r: unknown;
-      try {
-        r = JSON.parse(line);
-      } catch {
-        r = undefined;
-      }
+      const r = parseJsonOrUndefined(line);
       if (!isObject(r) || typeof r.resourceType !== 'string' || typeof r.id !== 'string') {
         bad++;
         io.stderr(`${file}:${n}: not a FHIR resource with an id; skipped\n`);

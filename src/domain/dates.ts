@@ -14,23 +14,3 @@ export function daysBetween(a: IsoDate, b: IsoDate): number {
 export function addDays(d: IsoDate, days: number): IsoDate {
   return new Date(toUtcMs(d) + days * DAY_MS).toISOString().slice(0, 10);
 }
-
-const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/**
- * The date part of a FHIR date/dateTime/instant, or undefined when it has none. Only a day that exists counts:
- * 2026-02-30 would roll over into March in date arithmetic and is not a valid FHIR date to write back, and year 0000 is
- * outside FHIR's range. Total on anything (input values need not be strings).
- */
-export function datePart(value: unknown): IsoDate | undefined {
-  if (typeof value !== 'string') return undefined;
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
-  if (!m) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  if (year < 1 || month < 1 || month > 12 || day < 1) return undefined;
-  if (day > (month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
-  return `${m[1]}-${m[2]}-${m[3]}`;
-}

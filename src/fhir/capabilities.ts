@@ -7,6 +7,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { CapabilityStatement, CapabilityStatementRest } from '@medplum/fhirtypes';
+import { type ServerSoftware, serverSoftware } from '../fhir-model/server-software.ts';
 import { logger } from '../logging.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
 
@@ -19,7 +20,7 @@ export interface Capabilities {
   restHook: boolean;
   /** Topic-based subscriptions (Subscriptions R5 Backport IG). */
   backportTopics: boolean;
-  software?: 'medplum' | 'hapi' | 'other';
+  software?: ServerSoftware;
   /** Conditional update on every resource type the adapter updates (DiagnosticReport, Observation, Flag). */
   conditionalUpdate: boolean;
   /** Conditional create (If-None-Exist) on every resource type the adapter writes. */
@@ -76,9 +77,7 @@ function detectSoftware(cs: CapabilityStatement): Capabilities['software'] {
     .join(' ')
     .toLowerCase();
   if (!cs.software && !cs.implementation) return undefined;
-  if (names.includes('medplum')) return 'medplum';
-  if (names.includes('hapi')) return 'hapi';
-  return 'other';
+  return serverSoftware(names);
 }
 
 const cache = new Map<string, Promise<Capabilities>>();

@@ -10,7 +10,6 @@
  * https://www.medplum.com/docs/sdk/core.medplumclient
  */
 import { ClientStorage, MedplumClient, MemoryStorage } from '@medplum/core';
-import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { Config } from '../config.ts';
 import { logger } from '../logging.ts';
 import { bearerTokenProvider } from './auth/bearer.ts';
@@ -18,7 +17,7 @@ import { clientCredentialsTokenProvider } from './auth/client-credentials.ts';
 import { tokenUrlResolver } from './auth/discovery.ts';
 import { smartBackendTokenProvider } from './auth/smart-backend.ts';
 import { abortable, type FetchFn, type TokenProvider } from './auth/token-provider.ts';
-import { errorForStatus, errorFromFetchFailure } from './http-error.ts';
+import { errorForStatus, errorFromFetchFailure, operationOutcomeIn } from './http-error.ts';
 
 export type { FetchFn, TokenProvider } from './auth/token-provider.ts';
 
@@ -90,15 +89,6 @@ export function createTokenProvider(
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 const DROPPED_RESPONSE_HEADERS = ['content-encoding', 'content-length', 'transfer-encoding'];
 
-function parseOutcome(body: string): OperationOutcome | undefined {
-  try {
-    const parsed = JSON.parse(body) as { resourceType?: unknown };
-    return parsed?.resourceType === 'OperationOutcome' ? (parsed as OperationOutcome) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /**
  * The fetch every FHIR request goes through (see the module comment).
  * @param params - Base URL (the token goes only to its origin), timeout, token provider, underlying fetch.
@@ -144,7 +134,7 @@ export function createFhirFetch(params: {
       if (response.status >= 400) {
         throw errorForStatus(response.status, {
           retryAfter: response.headers.get('retry-after'),
-          serverOutcome: parseOutcome(new TextDecoder().decode(body)),
+          serverOutcome: operationOutcomeIn(new TextDecoder().decode(body)),
         });
       }
       const outHeaders = new Headers(response.headers);

@@ -7,6 +7,7 @@
  */
 import { OperationOutcomeError } from '@medplum/core';
 import type { OperationOutcome } from '@medplum/fhirtypes';
+import { isObject, parseJsonOrUndefined } from '../fhir-model/json.ts';
 import { type IssueCode, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 
 const RETRYABLE_4XX = new Set([408, 409, 412, 425, 429]);
@@ -92,15 +93,25 @@ export function errorForStatus(
  * @returns The classified error.
  */
 export async function errorFromResponse(response: Response, text?: string): Promise<FhirRequestError> {
-  let serverOutcome: OperationOutcome | undefined;
-  try {
-    const body = await response.text();
-    const parsed = body ? (JSON.parse(body) as { resourceType?: unknown }) : undefined;
-    if (parsed?.resourceType === 'OperationOutcome') serverOutcome = parsed as OperationOutcome;
-  } catch {
-    // Not JSON, or the body could not be read: the status is enough.
-  }
-  return errorForStatus(response.status, { retryAfter: response.headers.get('retry-after'), serverOutcome }, text);
+  // A body that cannot be read or is not an OperationOutcome: the status is enough.
+  const body = await response.text().catch(() => '');
+  return errorForStatus(
+    response.status,
+    { retryAfter: response.headers.get('retry-after'), serverOutcome: operationOutcomeIn(body) },
+    text,
+  );
+}
+
+/**
+ * The OperationOutcome a server sent as an error body, if that is what the text is.
+ * @param body - The response body text.
+ * @returns The OperationOutcome, or undefined.
+ */
+export function operationOutcomeIn(body: string): OperationOutcome | undefined {
+  const parsed = body ? parseJsonOrUndefined(body) : undefined;
+  return isObject(parsed) && parsed.resourceType === 'OperationOutcome'
+    ? (parsed as unknown as OperationOutcome)
+    : undefined;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { isFhirId } from '../fhir-model/ids.ts';
 import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
@@ -35,8 +36,6 @@ export function isPatientNotFound(err: unknown): err is PatientNotFoundError {
 
 /** Upper bound on pages followed per search, against servers whose `next` links never end. */
 export const MAX_PAGES_PER_SEARCH = 100;
-
-const PATIENT_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 /** Searches whose failure with a 4xx is tolerated (resource type often unsupported); the rest are required. */
 const OPTIONAL_SEARCHES = new Set(['BodyStructure']);
@@ -74,7 +73,7 @@ export async function readPatientContext(
   caps: Pick<Capabilities, 'batch'>,
 ): Promise<Resource[]> {
   const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
-  if (!PATIENT_ID.test(id)) throw badRequest('Invalid Patient id', ['patientId']);
+  if (!isFhirId(id)) throw badRequest('Invalid Patient id', ['patientId']);
 
   const base = fhirBaseUrlOf(client);
   const urls = contextRequestUrls(id);

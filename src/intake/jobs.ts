@@ -2,6 +2,7 @@
  * Job intents: what intake hands to the queue. Every notification shape is normalised to a list of these
  * (contract section 4); the worker turns them into assessments later.
  */
+import { jobKey } from '../queue/jobs.ts';
 
 /** The patient is known (a Patient resource, or a resource whose subject/patient is `Patient/x`). */
 export interface AssessPatientJob {
@@ -45,15 +46,9 @@ const REASON_RANK: Record<CatchUpReason, number> = {
   poll: 1,
 };
 
+/** Jobs that fold into one: those with the queue's job key, and catch-ups of one subscription (merged below). */
 function keyOf(job: JobIntent): string {
-  switch (job.kind) {
-    case 'assess-patient':
-      return `a|${job.patientId}`;
-    case 'resolve-resource':
-      return `r|${job.resourceType}/${job.id}|${job.deleted}`;
-    case 'catch-up':
-      return `c|${job.subscriptionId ?? ''}`;
-  }
+  return job.kind === 'catch-up' ? `catch-up|${job.subscriptionId ?? ''}` : `${job.kind}|${jobKey(job)}`;
 }
 
 /**

@@ -10,14 +10,12 @@
  * - transaction/batch Bundle (older servers).
  */
 import { z } from 'zod';
-import { parseReference, type ResourceKey } from './references.ts';
-import { type KnownResourceType, RESOURCE_TYPES } from './resource-types.ts';
+import { FhirIdSchema } from '../fhir-model/ids.ts';
+import { parseReference, type ResourceKey } from '../fhir-model/references.ts';
+import { type KnownResourceType, knownResourceTypes } from '../fhir-model/resource-types.ts';
 
 const MAX_URL = 4096;
 const MAX_CODE = 256;
-
-/** FHIR id syntax, checked as a zod refinement (see references.ts). */
-export const FhirIdSchema = z.string().regex(/^(?!\.+$)[A-Za-z0-9\-.]{1,64}$/, { error: 'Invalid FHIR id' });
 
 /** A Reference: `reference` is checked and, when it is a literal `Type/id` reference, parsed into `target`. */
 export const ReferenceSchema = z
@@ -48,7 +46,7 @@ const SUBJECT_TYPES = ['Observation', 'DiagnosticReport', 'ImagingStudy', 'Medic
 type SpecificType = (typeof SUBJECT_TYPES)[number] | 'Patient' | 'BodyStructure';
 type OtherType = Exclude<KnownResourceType, SpecificType>;
 const SPECIFIC_TYPES: readonly string[] = ['Patient', 'BodyStructure', ...SUBJECT_TYPES];
-const OTHER_TYPES = RESOURCE_TYPES.filter((t): t is OtherType => !SPECIFIC_TYPES.includes(t)) as [
+const OTHER_TYPES = knownResourceTypes().filter((t): t is OtherType => !SPECIFIC_TYPES.includes(t)) as [
   OtherType,
   ...OtherType[],
 ];

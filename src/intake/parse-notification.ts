@@ -25,7 +25,8 @@
  */
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { z } from 'zod';
-import { isAdapterWritten } from '../fhir/resource-owner.ts';
+import { isFhirId } from '../fhir-model/ids.ts';
+import { decodeUtf8, parseJsonSafely } from '../fhir-model/json.ts';
 import {
   allOk,
   badRequest,
@@ -34,6 +35,9 @@ import {
   unsupportedMediaType,
   zodIssuesToOutcome,
 } from '../fhir-model/outcomes.ts';
+import { parseReference, type ResourceKey } from '../fhir-model/references.ts';
+import { isAdapterWritten } from '../fhir-model/resource-owner.ts';
+import { isKnownResourceType } from '../fhir-model/resource-types.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker, EventNumberUpdate } from './event-number-tracker.ts';
 import { type CatchUpJob, dedupeJobs, type JobIntent } from './jobs.ts';
@@ -48,9 +52,6 @@ import {
   type TopicNotificationBundle,
   type TransactionBundle,
 } from './notification-schemas.ts';
-import { isFhirId, parseReference, type ResourceKey } from './references.ts';
-import { isKnownResourceType } from './resource-types.ts';
-import { decodeUtf8, parseJsonSafely } from './safe-json.ts';
 
 export interface NotificationRequest {
   /** HTTP method: POST, PUT or DELETE. */

@@ -4,8 +4,8 @@
  */
 import type { Observation } from '@medplum/fhirtypes';
 import { SYSTEM } from '../codes.ts';
-import { datePart } from '../domain/dates.ts';
 import type { DataQualityIssue, LabValue } from '../domain/types.ts';
+import { datePart } from '../fhir-model/dates.ts';
 import { codings, refOf } from './fhir-helpers.ts';
 
 /** SNOMED detected / not detected, and common text. */

@@ -1,7 +1,7 @@
 /** ImagingStudy -> a scan date. `cancelled` and `entered-in-error` studies are ignored (contract section 1). */
 import type { ImagingStudy } from '@medplum/fhirtypes';
-import { datePart } from '../domain/dates.ts';
 import type { DataQualityIssue, IsoDate } from '../domain/types.ts';
+import { datePart } from '../fhir-model/dates.ts';
 import { refOf } from './fhir-helpers.ts';
 
 const IGNORED = new Set(['cancelled', 'entered-in-error']);

@@ -4,8 +4,8 @@
  * resolved medicationReference (contained, or a Medication in the same Bundle / fetched context).
  */
 import type { CodeableConcept, Medication, MedicationAdministration } from '@medplum/fhirtypes';
-import { datePart } from '../domain/dates.ts';
 import type { DataQualityIssue, Dose } from '../domain/types.ts';
+import { datePart } from '../fhir-model/dates.ts';
 import { asArray, isObject, normaliseReference, refOf } from './fhir-helpers.ts';
 import type { ImmunotherapyCatalogue } from './immunotherapy-catalogue.ts';
 

@@ -5,8 +5,8 @@
  */
 import type { Observation } from '@medplum/fhirtypes';
 import { EXTENSION, INPUT, LESION_ROLES } from '../codes.ts';
-import { datePart } from '../domain/dates.ts';
 import type { DataQualityIssue, IsoDate, LesionRole, Tenths } from '../domain/types.ts';
+import { datePart } from '../fhir-model/dates.ts';
 import { asArray, codings, hasCoding, isObject, refOf } from './fhir-helpers.ts';
 import { readLength } from './read-length.ts';
 

@@ -14,7 +14,6 @@ import type {
   Resource,
 } from '@medplum/fhirtypes';
 import { INPUT, SYSTEM, TUMOR_MARKERS } from '../codes.ts';
-import { datePart } from '../domain/dates.ts';
 import type {
   DataQualityIssue,
   Dose,
@@ -26,8 +25,9 @@ import type {
   QualitativeAssessment,
   Scan,
 } from '../domain/types.ts';
-import { isAdapterWritten, patientReferenceOf } from '../fhir/resource-owner.ts';
+import { datePart } from '../fhir-model/dates.ts';
 import { badRequest } from '../fhir-model/outcomes.ts';
+import { isAdapterWritten, patientReferenceOf } from '../fhir-model/resource-owner.ts';
 import { asArray, codings, hasCoding, isObject, normaliseReference, refOf, versionedRefOf } from './fhir-helpers.ts';
 import type { ImmunotherapyCatalogue } from './immunotherapy-catalogue.ts';
 import { isCountedStatus } from './observation-status.ts';

@@ -8,8 +8,8 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Identifier, Meta, Reference, ResourceType } from '@medplum/fhirtypes';
-import { isAdapterWritten, patientIdFromReference } from '../fhir/resource-owner.ts';
 import { badRequest } from '../fhir-model/outcomes.ts';
+import { isAdapterWritten, patientIdFromReference } from '../fhir-model/resource-owner.ts';
 import { observationCodeParam } from '../registration/subscription-templates.ts';
 import { searchPages } from './search-pages.ts';
 

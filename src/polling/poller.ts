@@ -12,6 +12,7 @@
  * - No checkpoint yet: everything (or `initialLookbackMs` back from now).
  */
 import type { MedplumClient } from '@medplum/core';
+import { parseJsonOrUndefined } from '../fhir-model/json.ts';
 import { logger } from '../logging.ts';
 import { createPeriodicTask, type PeriodicTask } from '../util/periodic-task.ts';
 import { type FindChangedOptions, findChangedPatients } from './find-changed-patients.ts';
@@ -76,11 +77,7 @@ export function parseCheckpoint(value: unknown): Checkpoint | undefined {
   let parsed: unknown = value;
   if (typeof value === 'string') {
     if (!Number.isNaN(Date.parse(value)) && !value.trim().startsWith('{')) return { newest: value, recent: [] };
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      return undefined;
-    }
+    parsed = parseJsonOrUndefined(value);
   }
   const cp = parsed as Partial<Checkpoint>;
   if (typeof cp?.newest !== 'string' || Number.isNaN(Date.parse(cp.newest))) return undefined;

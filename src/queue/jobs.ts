@@ -7,22 +7,21 @@
  * https://pgboss.io/api/queues
  */
 import { z } from 'zod';
+import { FhirIdSchema } from '../fhir-model/ids.ts';
+import { RESOURCE_TYPE_NAME } from '../fhir-model/resource-types.ts';
 
 export const JOB_KINDS = ['assess-patient', 'resolve-resource', 'catch-up'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
-/** FHIR R4 id (https://hl7.org/fhir/R4/datatypes.html#id). */
-const fhirId = z.string().regex(/^[A-Za-z0-9\-.]{1,64}$/);
-
 export const JOB_PAYLOAD_SCHEMAS = {
-  'assess-patient': z.object({ patientId: fhirId }).strict(),
+  'assess-patient': z.object({ patientId: FhirIdSchema }).strict(),
   'resolve-resource': z
-    .object({ resourceType: z.string().regex(/^[A-Z][A-Za-z]{1,63}$/), id: fhirId, deleted: z.boolean() })
+    .object({ resourceType: z.string().regex(RESOURCE_TYPE_NAME), id: FhirIdSchema, deleted: z.boolean() })
     .strict(),
   'catch-up': z
     .object({
       reason: z.string().regex(/^[\w.\-:]{1,64}$/),
-      subscriptionId: fhirId.optional(),
+      subscriptionId: FhirIdSchema.optional(),
       sinceEventNumber: z.number().int().nonnegative().optional(),
     })
     .strict(),
@@ -34,7 +33,7 @@ export type JobPayloads = { [K in JobKind]: z.infer<(typeof JOB_PAYLOAD_SCHEMAS)
 export type JobRequest = { [K in JobKind]: { kind: K } & JobPayloads[K] }[JobKind];
 
 /**
- * The key jobs of a kind coalesce and exclude each other on.
+ * The key jobs of a kind coalesce and exclude each other on (the one job-key function: intake de-duplicates by it too).
  * - assess-patient: the patient id: one assessment per patient at a time, one more queued behind it.
  * - resolve-resource: type/id, deletions kept apart so a delete is never folded into an update.
  * - catch-up: subscription and starting event, so a catch-up from an earlier event is never folded into a later one.

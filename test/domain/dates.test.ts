@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addDays, datePart, daysBetween } from '../../src/domain/dates.ts';
+import { addDays, daysBetween } from '../../src/domain/dates.ts';
 
 describe('daysBetween', () => {
   it.each<[string, string, number]>([
@@ -50,23 +50,5 @@ describe('addDays', () => {
         },
       ),
     );
-  });
-});
-
-describe('datePart', () => {
-  it.each<[string | undefined, string | undefined]>([
-    ['2026-01-05', '2026-01-05'],
-    ['2026-01-05T23:30:00+02:00', '2026-01-05'],
-    ['2026-01-05T00:00:00Z', '2026-01-05'],
-    ['2026-01', undefined],
-    ['2026', undefined],
-    ['2026-13-01', undefined],
-    ['2026-00-10', undefined],
-    ['2026-01-32', undefined],
-    ['not a date', undefined],
-    ['', undefined],
-    [undefined, undefined],
-  ])('%s -> %s', (input, out) => {
-    expect(datePart(input)).toBe(out);
   });
 });

@@ -6,13 +6,13 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isFhirId } from '../../src/fhir-model/ids.ts';
 import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
+import { isKnownResourceType } from '../../src/fhir-model/resource-types.ts';
 import { createInMemoryEventNumberTracker } from '../../src/intake/event-number-tracker.ts';
 import type { JobIntent } from '../../src/intake/jobs.ts';
 import { createNotificationsRouter } from '../../src/intake/notifications-router.ts';
 import { parseNotification } from '../../src/intake/parse-notification.ts';
-import { isFhirId } from '../../src/intake/references.ts';
-import { isKnownResourceType } from '../../src/intake/resource-types.ts';
 
 const SECRET = 'property-secret';
 

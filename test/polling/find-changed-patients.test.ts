@@ -1,7 +1,6 @@
 import type { Resource } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IDENTIFIER_SYSTEM, IRECIST_SYSTEM, PROFILE } from '../../src/codes.ts';
-import { isAdapterWritten, patientIdFromReference } from '../../src/fhir/resource-owner.ts';
+import { IDENTIFIER_SYSTEM, IRECIST_SYSTEM } from '../../src/codes.ts';
 import { findChangedPatients } from '../../src/polling/find-changed-patients.ts';
 import { type FakeFhirServer, startFakeFhirServer } from '../registration/fake-fhir-server.ts';
 
@@ -16,31 +15,6 @@ const tumorSize = (id: string, patient: string): Resource =>
     code: { coding: [{ system: 'http://loinc.org', code: '21889-1' }] },
     subject: { reference: `Patient/${patient}` },
   }) as Resource;
-
-describe('patientIdFromReference', () => {
-  it.each([
-    ['Patient/p1', 'p1'],
-    ['Patient/p1/_history/3', 'p1'],
-    ['https://fhir.example.org/fhir/R4/Patient/abc-9', 'abc-9'],
-    ['Group/g1', undefined],
-    ['#contained', undefined],
-  ])('%s -> %s', (reference, id) => {
-    expect(patientIdFromReference({ reference })).toBe(id);
-  });
-});
-
-describe('isAdapterWritten', () => {
-  it.each([
-    [{ identifier: [{ system: IDENTIFIER_SYSTEM, value: 'tp-1' }] }, true],
-    [{ meta: { profile: [PROFILE.timepointResponse] } }, true],
-    [{ meta: { tag: [{ system: IDENTIFIER_SYSTEM, code: 'x' }] } }, true],
-    [{ identifier: [{ system: 'http://hospital.example.org/lesion', value: 'L1' }] }, false],
-    [{ meta: { profile: ['https://irecist-adapter.dev/fhirx/other'] } }, false],
-    [{}, false],
-  ])('%j -> %s', (resource, expected) => {
-    expect(isAdapterWritten(resource)).toBe(expected);
-  });
-});
 
 describe('findChangedPatients against a loopback FHIR server', () => {
   let server: FakeFhirServer;

@@ -1,9 +1,14 @@
 /**
- * Turns request bytes into a JSON value without trusting them: strict UTF-8, JSON.parse (which only ever creates own
- * data properties), then one iterative walk (no recursion, so deep nesting cannot overflow the stack) that refuses
- * prototype-pollution keys and nesting deeper than any FHIR resource needs.
+ * The one JSON parse for text from outside (a notification, a Bundle file, an NDJSON line, a server's error body):
+ * strict UTF-8, JSON.parse (which only ever creates own data properties), then one iterative walk (no recursion, so
+ * deep nesting cannot overflow the stack) that refuses prototype-pollution keys and nesting deeper than any FHIR
+ * resource needs. `parseJsonSafely` refuses with a 400 OutcomeError; `parseJsonOrUndefined` answers undefined.
  */
-import { badRequest } from '../fhir-model/outcomes.ts';
+import { badRequest } from './outcomes.ts';
+
+/** True for a JSON object (not null, not an array). */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Deeper than any notification we accept (a contained resource inside a Bundle entry is about 15 levels). */
 export const MAX_JSON_DEPTH = 64;
@@ -20,16 +25,34 @@ export function decodeUtf8(bytes: Uint8Array): string {
   }
 }
 
-/** Parses JSON text; throws a 400 OutcomeError for malformed JSON, forbidden keys or excessive depth. */
-export function parseJsonSafely(text: string): unknown {
+/**
+ * Parses JSON text; throws a 400 OutcomeError for malformed JSON, forbidden keys or excessive depth.
+ * @param text - The JSON text.
+ * @param malformedText - What the refusal of malformed JSON says (never the parser's message: it quotes the input).
+ * @returns The value.
+ */
+export function parseJsonSafely(text: string, malformedText = 'Malformed JSON'): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    throw badRequest('Malformed JSON');
+  } catch (err) {
+    throw badRequest(malformedText, undefined, err);
   }
   assertSafeJson(value);
   return value;
+}
+
+/**
+ * Parses JSON text that may be anything (a server's error body, a stored value, one NDJSON line).
+ * @param text - The text.
+ * @returns The value, or undefined when the text is not JSON or fails the same checks as parseJsonSafely.
+ */
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return parseJsonSafely(text);
+  } catch {
+    return undefined;
+  }
 }
 
 interface Frame {

@@ -4,8 +4,8 @@
  */
 import type { Reference, Resource } from '@medplum/fhirtypes';
 import { BASE } from '../codes.ts';
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from './json.ts';
+import { referenceParts } from './references.ts';
 
 /** The reference to the patient a resource is about: a Patient itself, else `subject`, else `patient`. */
 export function patientReferenceOf(r: Resource): Reference | undefined {
@@ -15,10 +15,11 @@ export function patientReferenceOf(r: Resource): Reference | undefined {
   return isObject(ref) ? (ref as Reference) : undefined;
 }
 
-/** `x` from `Patient/x`, `Patient/x/_history/2` or `https://server/fhir/Patient/x`; else undefined. */
+/** `x` from `Patient/x`, `Patient/x/_history/2` or `https://server/fhir/Patient/x` (x a FHIR id); else undefined. */
 export function patientIdFromReference(ref: Reference | undefined): string | undefined {
   const value = isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
-  return value?.match(/(?:^|\/)Patient\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/)?.[1];
+  const parts = value === undefined ? undefined : referenceParts(value);
+  return typeof parts === 'object' && parts.type === 'Patient' ? parts.id : undefined;
 }
 
 /** The id of the patient a resource is about, when it names one by a literal reference. */
