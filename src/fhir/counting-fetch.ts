@@ -1,9 +1,13 @@
 /** Wraps the FHIR client's fetch to count requests for /metrics. Labels are kinds and status classes, never ids. */
-import type { Metrics } from '../server/metrics.ts';
 import type { FetchFn } from './client-factory.ts';
 
-/** Counts every request to the FHIR server by operation and status class (the metric irecist_fhir_requests_total). */
-export function countingFetch(inner: FetchFn, metrics: Metrics, baseUrl: string): FetchFn {
+/** Where the counts go (the metric irecist_fhir_requests_total, a prom-client Counter, fits). */
+export interface RequestCounter {
+  inc(labels: { operation: string; status: string }): void;
+}
+
+/** Counts every request to the FHIR server by operation and status class. */
+export function countingFetch(inner: FetchFn, counter: RequestCounter, baseUrl: string): FetchFn {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
   return async (input, init) => {
     const method = (init?.method ?? 'GET').toUpperCase();
@@ -16,10 +20,10 @@ export function countingFetch(inner: FetchFn, metrics: Metrics, baseUrl: string)
           : method.toLowerCase();
     try {
       const res = await inner(input, init);
-      metrics.fhirRequests.inc({ operation, status: `${Math.floor(res.status / 100)}xx` });
+      counter.inc({ operation, status: `${Math.floor(res.status / 100)}xx` });
       return res;
     } catch (err) {
-      metrics.fhirRequests.inc({ operation, status: 'network-error' });
+      counter.inc({ operation, status: 'network-error' });
       throw err;
     }
   };

@@ -38,6 +38,7 @@ import {
 import { parseReference, type ResourceKey } from '../fhir-model/references.ts';
 import { isAdapterWritten } from '../fhir-model/resource-owner.ts';
 import { isKnownResourceType } from '../fhir-model/resource-types.ts';
+import { INPUT_RESOURCE_TYPES } from '../fhir-model/watched-inputs.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker, EventNumberUpdate } from './event-number-tracker.ts';
 import { type CatchUpJob, dedupeJobs, type JobIntent } from './jobs.ts';
@@ -94,16 +95,6 @@ export interface ParsedNotification {
   eventNumbers: EventNumberUpdate[];
   reply: NotificationReply;
 }
-
-/** Resource types the adapter reads (contract section 1); notifications about anything else queue nothing. */
-export const INPUT_RESOURCE_TYPES: ReadonlySet<string> = new Set([
-  'Patient',
-  'Observation',
-  'ImagingStudy',
-  'MedicationAdministration',
-  'BodyStructure',
-  'DiagnosticReport',
-]);
 
 export const REPLY_TEXT = {
   accepted: 'Notification accepted',

@@ -8,10 +8,10 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Identifier, Meta, Reference, ResourceType } from '@medplum/fhirtypes';
+import { searchPages } from '../fhir/search-pages.ts';
 import { badRequest } from '../fhir-model/outcomes.ts';
 import { isAdapterWritten, patientIdFromReference } from '../fhir-model/resource-owner.ts';
-import { observationCodeParam } from '../registration/subscription-templates.ts';
-import { searchPages } from './search-pages.ts';
+import { observationCodeParam } from '../fhir-model/watched-inputs.ts';
 
 export interface ChangedResource {
   /** `Type/id` */

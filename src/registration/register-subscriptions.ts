@@ -5,10 +5,10 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
+import { noCache, searchAll } from '../fhir/search-pages.ts';
 import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { serverSoftware } from '../fhir-model/server-software.ts';
 import { logger } from '../logging.ts';
-import { noCache, searchAll } from '../polling/search-pages.ts';
 import {
   type AdapterSubscription,
   ALL_SUBSCRIPTION_KEYS,

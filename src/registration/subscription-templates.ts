@@ -14,9 +14,10 @@
  * `meta.tag` in IDENTIFIER_SYSTEM, which every server can search (`_tag`) and use for conditional update.
  */
 import { readFileSync } from 'node:fs';
-import type { Coding, Element, Extension, Subscription, SubscriptionChannel } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM, INPUT, SUBSCRIPTION_TOPIC, SYSTEM, TUMOR_MARKERS } from '../codes.ts';
+import type { Element, Extension, Subscription, SubscriptionChannel } from '@medplum/fhirtypes';
+import { IDENTIFIER_SYSTEM, SUBSCRIPTION_TOPIC } from '../codes.ts';
 import { badRequest } from '../fhir-model/outcomes.ts';
+import { observationCodeParam } from '../fhir-model/watched-inputs.ts';
 
 /**
  * Extension URLs, each checked against the implementation that reads it:
@@ -123,32 +124,6 @@ export type AdapterSubscription = Subscription & {
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_HEARTBEAT_SECONDS = 3600;
 const FHIR_JSON = 'application/fhir+json';
-
-/** Every Observation code the adapter reads (contract section 1), as `system|code` tokens. */
-export function watchedObservationCodes(extra: readonly { system: string; code: string }[] = []): Coding[] {
-  const codes: Coding[] = [
-    INPUT.tumorSize,
-    INPUT.ecog,
-    ...Object.keys(TUMOR_MARKERS).map((code) => ({ system: SYSTEM.loinc, code })),
-    INPUT.nonTargetStatus,
-    INPUT.ctdnaTumorFraction,
-    ...extra,
-  ].map((c) => ({ system: c.system, code: c.code }));
-  const seen = new Set<string>();
-  return codes.filter((c) => {
-    const token = `${c.system}|${c.code}`;
-    if (seen.has(token)) return false;
-    seen.add(token);
-    return true;
-  });
-}
-
-/** `system|code,system|code,...` (token OR list) for search and criteria strings. */
-export function observationCodeParam(extra?: readonly { system: string; code: string }[]): string {
-  return watchedObservationCodes(extra)
-    .map((c) => `${c.system}|${c.code}`)
-    .join(',');
-}
 
 /** The notification endpoint for a public URL (trailing slashes removed). */
 export function notificationEndpoint(publicUrl: string): string {

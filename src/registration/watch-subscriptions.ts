@@ -6,8 +6,8 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
+import { noCache } from '../fhir/search-pages.ts';
 import { logger } from '../logging.ts';
-import { noCache } from '../polling/search-pages.ts';
 import { createPeriodicTask, type PeriodicTask } from '../util/periodic-task.ts';
 import {
   activateIfLeftRequested,

@@ -145,7 +145,11 @@ export async function startService(config: Config, options: ServiceOptions = {})
   }
   const client = createFhirClient(config, {
     ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}),
-    fetch: countingFetch(options.fetch ?? globalThis.fetch, metrics, resolveFhirBaseUrl(config, sandbox?.baseUrl)),
+    fetch: countingFetch(
+      options.fetch ?? globalThis.fetch,
+      metrics.fhirRequests,
+      resolveFhirBaseUrl(config, sandbox?.baseUrl),
+    ),
   });
   const capabilities = (): Promise<Capabilities> => readCapabilities(client);
 

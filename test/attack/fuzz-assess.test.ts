@@ -16,13 +16,13 @@ import type { DiagnosticReport, Resource } from '@medplum/fhirtypes';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INPUT, IRECIST_SYSTEM, NON_TARGET_VALUE, PROFILE, SYSTEM } from '../../src/codes.ts';
-import { indexDefinitions, validateWritten } from '../../src/fhir/validate.ts';
 import { datePart } from '../../src/fhir-model/dates.ts';
 import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import { isAdapterWritten } from '../../src/fhir-model/resource-owner.ts';
 import { readBundle } from '../../src/mapping/read-bundle.ts';
 import { assessBundle, type PipelineResult } from '../../src/pipeline/assess-resources.ts';
 import { ROOT, runCli } from '../cli/run-cli.ts';
+import { indexDefinitions, validateWritten } from '../support/fhir-validation/validate.ts';
 import { announceSeed, FUZZ_SEED, fuzz, propertyTimeout } from './fuzz-settings.ts';
 import {
   deeplyNested,

@@ -1,13 +1,13 @@
 /**
  * Everything the pipeline writes for every sample case is valid FHIR R4 and conforms to the profile it claims
- * (src/fhir/validate.ts: base R4, our profiles and extensions, locally checkable required bindings).
+ * (test/support/fhir-validation/validate.ts: base R4, our profiles and extensions, locally checkable required bindings).
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PROFILE } from '../../src/codes.ts';
-import { indexDefinitions, validateWritten } from '../../src/fhir/validate.ts';
 import { assessBundle } from '../../src/pipeline/assess-resources.ts';
 import { caseNames, readCase } from '../cli/case-check.ts';
+import { indexDefinitions, validateWritten } from '../support/fhir-validation/validate.ts';
 import { bundle, smallPatient } from './builders.ts';
 
 const NOW = '2026-07-01T00:00:00.000Z';

@@ -27,7 +27,6 @@ import {
   TUMOR_MARKERS,
   VALUE_SET,
 } from '../../src/codes.ts';
-import { validateWritten } from '../../src/fhir/validate.ts';
 import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import {
   canonicalUrl,
@@ -40,6 +39,7 @@ import {
   loadProfiles,
   PROFILES_DIR,
 } from '../../src/profiles/load-profiles.ts';
+import { validateWritten } from '../support/fhir-validation/validate.ts';
 
 const profiles = loadProfiles();
 const irecist = getCodeSystem(IRECIST_SYSTEM) as CodeSystem;

@@ -1,8 +1,8 @@
 import type { CodeSystem, StructureDefinition, ValueSet } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
-import { expandValueSet, expansionHas, type TerminologyLookup } from '../../src/profiles/expand.ts';
-import { generateSnapshot } from '../../src/profiles/snapshot.ts';
+import { expandValueSet, expansionHas, type TerminologyLookup } from '../support/fhir-validation/expand.ts';
+import { generateSnapshot } from '../support/fhir-validation/snapshot.ts';
 
 const CORE = 'http://hl7.org/fhir/StructureDefinition/';
 const definition = (type: string, elements: [string, string?][]): StructureDefinition => ({

@@ -1,14 +1,14 @@
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { describe, expect, it } from 'vitest';
 import { PROFILE, VALUE_SET } from '../../src/codes.ts';
+import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
 import {
   assertValid,
   getExpansion,
   getProfileSnapshot,
   indexDefinitions,
   validateWritten,
-} from '../../src/fhir/validate.ts';
-import { OutcomeError } from '../../src/fhir-model/outcomes.ts';
+} from '../support/fhir-validation/validate.ts';
 import { flagExample, lesionRoleExample, reportExample, timepointExample } from './examples.ts';
 
 /** Tests break the examples freely, at any depth. */

@@ -5,7 +5,7 @@
  * whole of https://hl7.org/fhir/R4/profiling.html#snapshot.
  */
 import type { ElementDefinition, StructureDefinition } from '@medplum/fhirtypes';
-import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
+import { OutcomeError, outcome } from '../../../src/fhir-model/outcomes.ts';
 
 /** Finds a StructureDefinition with a snapshot by canonical URL (base resources and data types). */
 export type DefinitionLookup = (url: string) => StructureDefinition | undefined;

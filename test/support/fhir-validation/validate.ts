@@ -3,6 +3,8 @@
  * validator, our profiles when `meta.profile` names one (https://hl7.org/fhir/R4/profiling.html), our extensions
  * wherever they appear, and required bindings whose ValueSet can be expanded locally (medplum's synchronous validator
  * does not check codes). Definitions are indexed once, on first use.
+ * Test support only (the service does not validate at run time): test/profiles, test/mapping and test/attack check
+ * everything the adapter writes with it.
  * https://hl7.org/fhir/R4/validation.html
  */
 import {
@@ -23,10 +25,10 @@ import type {
   StructureDefinition,
   ValueSet,
 } from '@medplum/fhirtypes';
-import { OutcomeError } from '../fhir-model/outcomes.ts';
-import { type Expansion, expandValueSet, expansionHas } from '../profiles/expand.ts';
-import { canonicalUrl, getCodeSystem, getValueSet, loadProfiles } from '../profiles/load-profiles.ts';
-import { generateSnapshot } from '../profiles/snapshot.ts';
+import { OutcomeError } from '../../../src/fhir-model/outcomes.ts';
+import { canonicalUrl, getCodeSystem, getValueSet, loadProfiles } from '../../../src/profiles/load-profiles.ts';
+import { type Expansion, expandValueSet, expansionHas } from './expand.ts';
+import { generateSnapshot } from './snapshot.ts';
 
 interface ValidationState {
   /** Our profiles and extensions, with generated snapshots, by canonical URL. */
