@@ -2,38 +2,33 @@
  * Composes the service (contract sections 3-5): HTTP intake, the durable queue, the worker, health and
  * metrics, subscription registration or polling, and — with no FHIR_BASE_URL — the embedded sandbox FHIR
  * server that notifies the adapter like Medplum does. Every part is passed its I/O; nothing is a module singleton.
+ * Each part is one small function here or in this folder; a new part is one more call in `startService`.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MedplumClient } from '@medplum/core';
-import express from 'express';
-import { SUBSCRIPTION_TOPIC } from '../codes.ts';
+import type express from 'express';
 import type { Config } from '../config.ts';
-import { type Capabilities, probeFhirServer, readCapabilities } from '../fhir/capabilities.ts';
+import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
 import { countingFetch } from '../fhir/counting-fetch.ts';
-import { isFinalRefusal } from '../fhir/http-error.ts';
-import { isRetryable } from '../fhir/write-results.ts';
-import type { EventNumberTracker } from '../intake/event-number-tracker.ts';
-import type { JobIntent } from '../intake/jobs.ts';
 import { createNotificationsRouter } from '../intake/notifications-router.ts';
 import { type Logger, logger as rootLogger } from '../logging.ts';
 import { createPoller, type Poller } from '../polling/poller.ts';
-import { getSubscriptionTopic } from '../profiles/load-profiles.ts';
 import { type Database, openDatabase } from '../queue/database.ts';
-import { createJobQueue, type JobContext, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
+import { createJobQueue, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
 import { createStateStore, type StateStore } from '../queue/state-store.ts';
-import { registerSubscriptions } from '../registration/register-subscriptions.ts';
-import { createSubscriptionWatcher } from '../registration/watch-subscriptions.ts';
 import { createSandbox, type Sandbox } from '../sandbox/index.ts';
 import { errorHandler, notFoundHandler } from '../server/error-handler.ts';
 import { createHealthRouter } from '../server/health-routes.ts';
 import { createMetrics, type Metrics } from '../server/metrics.ts';
 import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
-import { assessPatientJob } from '../worker/assess-patient.ts';
-import { waitForRetryAfter } from '../worker/honour-retry-after.ts';
 import { createPatientThrottle } from '../worker/patient-throttle.ts';
-import { resolvePatientOf } from '../worker/resolve-resource.ts';
+import { type Enqueue, stateEventTracker, throttledEnqueue } from './enqueue.ts';
+import { closeServer, createApp, listen } from './http-server.ts';
+import { queueDepthScraper, readinessChecks } from './readiness.ts';
+import { pollsOnItsOwn, setUpSubscriptions } from './subscriptions.ts';
+import { startWorkers } from './workers.ts';
 
 export interface ServiceOptions {
   /** Interface to listen on (default all). */
@@ -68,58 +63,9 @@ export interface RunningService {
 }
 
 const POLL_CHECKPOINT_KEY = 'poll-checkpoint';
-const BACKLOG_NOT_READY = 10_000;
-/** Each readiness check answers within this (a probe must not hang on a stalled server). */
-const READINESS_TIMEOUT_MS = 2_000;
 
-function stateEventTracker(state: StateStore): EventNumberTracker {
-  return {
-    get: async (id) => {
-      const v = await state.get(`event-number:${id}`);
-      return typeof v === 'number' ? v : undefined;
-    },
-    set: (id, n) => state.set(`event-number:${id}`, n),
-  };
-}
-
-/**
- * Limits against slow and stalled clients (slow loris). Node's defaults are headers within 60 s, the whole request
- * within 300 s, idle keep-alive 5 s, all checked only every 30 s: one client could hold a connection for minutes.
- * Here headers must arrive within 10 s and the whole request within 30 s (notifications are a few KB; even the
- * largest accepted, 10 MiB, arrives in time at 3 Mbit/s), checked every second, so a cut comes at most a second late.
- * A client cut off gets Node's bare 408 and the connection closed.
- */
-const HTTP_LIMITS = {
-  headersTimeout: 10_000,
-  requestTimeout: 30_000,
-  keepAliveTimeout: 5_000,
-  connectionsCheckingInterval: 1_000,
-} as const;
-
-function listen(app: express.Express, port: number, host?: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer(HTTP_LIMITS, app);
-    let listening = false;
-    // Kept for the server's life: an accept error (e.g. EMFILE under a flood of connections) must not crash it.
-    server.on('error', (err: NodeJS.ErrnoException) => {
-      if (!listening) reject(err);
-      else rootLogger.warn({ code: err.code }, 'HTTP server error');
-    });
-    server.listen(port, host ?? '0.0.0.0', () => {
-      listening = true;
-      resolve(server);
-    });
-  });
-}
-
-export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
-  rootLogger.level = config.logLevel;
-  const log = (options.logger ?? rootLogger).child({ component: 'service' });
-  const metrics = createMetrics();
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('trust proxy', false);
-
+/** The service's database, its job queue and its state store. */
+async function openStorage(config: Config, options: ServiceOptions) {
   const db = await openDatabase({
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
@@ -128,43 +74,28 @@ export async function startService(config: Config, options: ServiceOptions = {})
   // Idle workers look for due jobs every half second (pg-boss's minimum): a backlog drains at
   // concurrency / 0.5 s per process rather than per 2 s (bench/service.bench.ts measured the difference).
   const queue = await createJobQueue(db, { pollingIntervalSeconds: 0.5, ...options.queue });
-  const state = createStateStore(db);
+  return { db, queue, state: createStateStore(db) };
+}
 
-  // Listen first: the sandbox and the Subscriptions need the real port (PORT=0 in tests).
-  const server = await listen(app, config.port, options.host);
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+/** The FHIR client: the sandbox on this process, or FHIR_BASE_URL; every request counted in /metrics. */
+function fhirClientFor(config: Config, options: ServiceOptions, metrics: Metrics, sandbox?: Sandbox): MedplumClient {
+  const fetch = countingFetch(
+    options.fetch ?? globalThis.fetch,
+    metrics.fhirRequests,
+    resolveFhirBaseUrl(config, sandbox?.baseUrl),
+  );
+  return createFhirClient(config, { ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}), fetch });
+}
 
-  let sandbox: Sandbox | undefined;
-  if (config.sandbox) {
-    sandbox = createSandbox({
-      baseUrl: `${url}/fhir/R4`,
-      logger: log,
-      software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
-    });
-  }
-  const client = createFhirClient(config, {
-    ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}),
-    fetch: countingFetch(
-      options.fetch ?? globalThis.fetch,
-      metrics.fhirRequests,
-      resolveFhirBaseUrl(config, sandbox?.baseUrl),
-    ),
-  });
-  const capabilities = (): Promise<Capabilities> => readCapabilities(client);
-
-  const throttle = createPatientThrottle(config.assessThrottleMs);
-  /** Queues jobs; an assessment of a patient assessed moments ago waits out the throttle window (patient-throttle.ts). */
-  const enqueue = async (jobs: readonly JobIntent[]): Promise<void> => {
-    const byDelay = new Map<number, JobIntent[]>();
-    for (const job of jobs) {
-      const delay = job.kind === 'assess-patient' ? throttle.delayFor(job.patientId) : 0;
-      byDelay.set(delay, [...(byDelay.get(delay) ?? []), job]);
-    }
-    for (const [delay, group] of byDelay) await queue.enqueue(group, delay > 0 ? { startAfterMs: delay } : {});
-  };
-
-  const poller = createPoller({
+/** The catch-up poller: asks the FHIR server what changed since its checkpoint and queues those patients. */
+function pollerFor(
+  config: Config,
+  options: ServiceOptions,
+  client: MedplumClient,
+  state: StateStore,
+  enqueue: Enqueue,
+) {
+  return createPoller({
     client,
     store: state,
     enqueue: (jobs) => enqueue(jobs),
@@ -172,123 +103,105 @@ export async function startService(config: Config, options: ServiceOptions = {})
     checkpointKey: POLL_CHECKPOINT_KEY,
     initialLookbackMs: options.initialLookbackMs ?? 7 * 86_400_000,
   });
+}
 
+interface RouteDeps {
+  config: Config;
+  state: StateStore;
+  enqueue: Enqueue;
+  metrics: Metrics;
+  db: Database;
+  client: MedplumClient;
+  queue: JobQueue;
+  sandbox?: Sandbox;
+}
+
+/** Mounts intake (first: it reads the raw body), the sandbox, health and metrics; then 404 and the error edge. */
+function mountRoutes(app: express.Express, deps: RouteDeps): void {
+  const { metrics } = deps;
   app.use(
     createNotificationsRouter({
-      secret: config.webhook.secret,
-      tracker: stateEventTracker(state),
-      enqueue,
+      secret: deps.config.webhook.secret,
+      tracker: stateEventTracker(deps.state),
+      enqueue: deps.enqueue,
       onOutcome: (shape, result) => metrics.notifications.inc({ shape, outcome: result }),
     }),
   );
-  if (sandbox) app.use('/fhir/R4', sandbox.router);
+  if (deps.sandbox) app.use('/fhir/R4', deps.sandbox.router);
   app.use(
     createHealthRouter(
       metrics,
-      [
-        { name: 'database', check: async () => ({ ok: await db.ping(READINESS_TIMEOUT_MS) }) },
-        {
-          name: 'fhir-server',
-          check: async () => ({ ok: await probeFhirServer(client, READINESS_TIMEOUT_MS) }),
-        },
-        {
-          name: 'backlog',
-          check: async () => {
-            const s = await queue.stats();
-            return {
-              ok: s.queued < BACKLOG_NOT_READY,
-              detail: { queued: s.queued, active: s.active, deadLettered: s.deadLettered },
-            };
-          },
-        },
-      ],
-      async () => {
-        const s = await queue.stats();
-        metrics.queueDepth.set({ state: 'queued' }, s.queued);
-        metrics.queueDepth.set({ state: 'active' }, s.active);
-        metrics.queueDepth.set({ state: 'dead-lettered' }, s.deadLettered);
-      },
+      readinessChecks(deps.db, deps.client, deps.queue),
+      queueDepthScraper(deps.queue, metrics),
     ),
   );
+}
+
+/** Ends the HTTP error edge: 404 for any other path, then the one error handler. Mount last. */
+function mountErrorEdge(app: express.Express): void {
   app.use(notFoundHandler);
   app.use(errorHandler);
+}
 
-  const concurrency = config.queueConcurrency;
-  const counted = async (kind: string, context: JobContext, work: () => Promise<void>) => {
-    try {
-      await work();
-      metrics.jobs.inc({ kind, outcome: 'done' });
-    } catch (err) {
-      const retry = isRetryable(err);
-      metrics.jobs.inc({ kind, outcome: retry ? 'retry' : 'failed' });
-      if (retry) await waitForRetryAfter(err, context);
-      throw err;
-    }
-  };
-  const assessDeps = { client, capabilities, metrics, logger: log };
-  await queue.work(
-    'assess-patient',
-    (p, ctx) => {
-      throttle.started(p.patientId);
-      return counted('assess-patient', ctx, async () => void (await assessPatientJob(assessDeps, p.patientId)));
-    },
-    { concurrency, isFinal: isFinalRefusal },
-  );
-  await queue.work(
-    'resolve-resource',
-    (p, ctx) =>
-      counted('resolve-resource', ctx, async () => {
-        const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
-        if (patientId) await enqueue([{ kind: 'assess-patient', patientId }]);
-        else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
-      }),
-    { isFinal: isFinalRefusal },
-  );
-  await queue.work('catch-up', (p, ctx) =>
-    counted('catch-up', ctx, async () => {
-      const result = await poller.runOnce();
-      log.info({ reason: p.reason, patients: result.patientIds.length }, 'catch-up done');
-    }),
-  );
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<RunningService> {
+  rootLogger.level = config.logLevel;
+  const log = (options.logger ?? rootLogger).child({ component: 'service' });
+  const metrics = createMetrics();
+  const app = createApp();
+  const { db, queue, state } = await openStorage(config, options);
 
-  // Subscriptions: the sandbox gets Medplum-style ones pointing at this process; a real server only on request.
-  let watcher: ReturnType<typeof createSubscriptionWatcher> | undefined;
+  // Listen first: the sandbox and the Subscriptions need the real port (PORT=0 in tests).
+  const server = await listen(app, config.port, options.host);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+
+  const sandbox = config.sandbox
+    ? createSandbox({
+        baseUrl: `${url}/fhir/R4`,
+        logger: log,
+        software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
+      })
+    : undefined;
+  const client = fhirClientFor(config, options, metrics, sandbox);
+  const capabilities = (): Promise<Capabilities> => readCapabilities(client);
+  const throttle = createPatientThrottle(config.assessThrottleMs);
+  const enqueue = throttledEnqueue(queue, throttle);
+  const poller = pollerFor(config, options, client, state, enqueue);
+
+  mountRoutes(app, { config, state, enqueue, metrics, db, client, queue, sandbox });
+  mountErrorEdge(app);
+  await startWorkers(queue, {
+    client,
+    capabilities,
+    metrics,
+    logger: log,
+    throttle,
+    enqueue,
+    poller,
+    concurrency: config.queueConcurrency,
+  });
+
   const caps = await capabilities().catch(() => undefined);
-  if (sandbox && caps) {
-    await registerSubscriptions(client, caps, { publicUrl: url, secret: config.webhook.secret, flavour: 'medplum' });
-  } else if (config.subscribe && caps) {
-    const registerOptions = {
-      publicUrl: config.publicUrl,
-      secret: config.webhook.secret,
-      topic: getSubscriptionTopic(SUBSCRIPTION_TOPIC),
-    };
-    const result = await registerSubscriptions(client, caps, registerOptions);
-    log.info(
-      { created: result.created.length, updated: result.updated.length, unchanged: result.unchanged.length },
-      'subscriptions registered',
-    );
-    watcher = createSubscriptionWatcher({
-      client,
-      caps,
-      intervalMs: options.watchIntervalMs ?? 300_000,
-      options: { ...registerOptions, onCatchUp: (req) => enqueue([req]) },
-    });
-    watcher.start();
-  }
-  const pollEvery = config.pollIntervalSeconds > 0 || (!sandbox && caps !== undefined && !caps.restHook);
-  if (pollEvery && !sandbox) poller.start();
-  log.info(
-    { port, sandbox: Boolean(sandbox), polling: pollEvery && !sandbox, database: db.kind },
-    'irecist-adapter started',
-  );
+  const watcher = await setUpSubscriptions({
+    config,
+    client,
+    caps,
+    sandbox: Boolean(sandbox),
+    url,
+    enqueue,
+    logger: log,
+    watchIntervalMs: options.watchIntervalMs ?? 300_000,
+  });
+  const polling = pollsOnItsOwn(config, Boolean(sandbox), caps);
+  if (polling) poller.start();
+  log.info({ port, sandbox: Boolean(sandbox), polling, database: db.kind }, 'irecist-adapter started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await watcher?.stop();
       await poller.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections?.();
+      await closeServer(server);
       await queue.stop({ graceful: true, timeoutMs: 10_000 });
       await sandbox?.close();
       await db.close();
