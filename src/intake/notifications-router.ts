@@ -1,24 +1,24 @@
 /**
- * The rest-hook endpoint (contract section 4): POST /notifications, PUT and DELETE /notifications/:type/:id.
+ * The rest-hook endpoint (contract section 4): POST /notifications, PUT and DELETE /notifications/:type/:id, a thin
+ * express adapter over acceptNotification (accept-notification.ts).
  *
  * Order per request: no credential that could pass -> 401 before the body is read; read the raw body (limit -> 413)
- * -> authenticate over those exact bytes (401) -> parse (400/415) -> a signed delivery already queued within the
- * replay window -> 200, nothing queued (replay-guard.ts) -> enqueue the jobs (a quick durable insert; failure -> 503
- * so the server retries) -> record event numbers -> reply.
+ * -> acceptNotification (authenticate over those exact bytes, parse, replay guard, enqueue, event numbers) -> reply.
  * Every reply, error or not, is a FHIR OperationOutcome (HAPI parses it); nothing is queued for bad input.
  * Refusals are logged by refusal-log.ts (status and code only, at most one warn line per kind per window).
  */
 import express, { type Request, type RequestHandler, type Response } from 'express';
-import { allOk, OutcomeError, outcome, tooLarge, unauthorized } from '../fhir-model/outcomes.ts';
+import { OutcomeError, outcome, tooLarge, unauthorized } from '../fhir-model/outcomes.ts';
 import type { BodyErrorTexts } from '../fhir-model/to-operation-outcome.ts';
 import { logger } from '../logging.ts';
 import { createErrorHandler, sendOutcome } from '../server/error-handler.ts';
-import { authenticateRequest, mayAuthenticate, UNAUTHENTICATED_TEXT } from './authenticate.ts';
-import { commitEventNumbers, type EventNumberTracker } from './event-number-tracker.ts';
+import { ACCEPT_TEXT, acceptNotification } from './accept-notification.ts';
+import { mayAuthenticate, UNAUTHENTICATED_TEXT } from './authenticate.ts';
+import type { EventNumberTracker } from './event-number-tracker.ts';
 import type { JobIntent } from './jobs.ts';
-import { ERROR_TEXT, parseNotification } from './parse-notification.ts';
+import { ERROR_TEXT } from './parse-notification.ts';
 import { createRefusalLog } from './refusal-log.ts';
-import { createReplayGuard, deliveryKey, type ReplayGuard } from './replay-guard.ts';
+import { createReplayGuard, type ReplayGuard } from './replay-guard.ts';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
@@ -41,9 +41,9 @@ export const ROUTER_TEXT = {
   unreadable: 'Notification body could not be read',
   malformed: 'Malformed request',
   encoding: 'Unsupported content encoding',
-  queue: 'Notification could not be queued; retry later',
+  queue: ACCEPT_TEXT.queue,
   internal: 'Internal error',
-  replay: 'Duplicate delivery; nothing queued',
+  replay: ACCEPT_TEXT.replay,
 } as const;
 
 /** Texts for errors while reading the body, and for anything that escapes the routes. */
@@ -71,7 +71,13 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
   const sendError = (req: Request, res: Response, err: unknown): void => {
     readErrors(err, req, res, () => undefined);
   };
-  const replays = deps.replayGuard ?? createReplayGuard();
+  const accept = {
+    secret: deps.secret,
+    enqueue: deps.enqueue,
+    tracker: deps.tracker,
+    replays: deps.replayGuard ?? createReplayGuard(),
+    refusals,
+  };
 
   /**
    * Refuses before the body is read (or part way through it) and closes the connection after the answer, so the
@@ -108,62 +114,27 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
     if (!req.readableEnded) req.on('data', countBytes);
   };
 
+  /** The thin adapter: the exact bytes in, acceptNotification, its reply (or the error edge) out. */
   const handle = async (req: Request, res: Response): Promise<void> => {
-    let shape = 'unknown';
-    let claimed: string | undefined;
-    try {
-      if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
-        // Another body parser ran first: the exact bytes (and so the HMAC) are gone. A wiring bug, not bad input.
-        logger.error('Notifications router must be mounted before any body parser');
-        throw new OutcomeError(outcome('exception', ROUTER_TEXT.internal), 500);
-      }
-      const rawBody = req.body ?? Buffer.alloc(0);
-      const method = authenticateRequest(req.headers, rawBody, deps.secret);
-      const params = req.params as { type?: string; id?: string };
-      const parsed = await parseNotification(
-        { method: req.method, params, headers: req.headers, rawBody, contentType: req.headers['content-type'] },
-        deps.tracker,
-      );
-      shape = parsed.shape;
-      if (method === 'signature' && parsed.jobs.length > 0 && parsed.shape !== 'hapi-empty') {
-        const key = deliveryKey(rawBody, parsed.jobs);
-        if (!replays.claim(key)) {
-          refusals({ status: 200, code: 'informational' }, 'Signed notification replayed; nothing queued');
-          deps.onOutcome?.(shape, 'duplicate');
-          return sendOutcome(res, 200, allOk(ROUTER_TEXT.replay));
-        }
-        claimed = key;
-      }
-      if (parsed.jobs.length > 0) {
-        try {
-          await deps.enqueue(parsed.jobs);
-        } catch (err) {
-          throw new OutcomeError(outcome('transient', ROUTER_TEXT.queue), 503, { cause: err });
-        }
-      }
-      try {
-        await commitEventNumbers(parsed.eventNumbers, deps.tracker);
-      } catch (err) {
-        throw new OutcomeError(outcome('transient', ERROR_TEXT.tracker), 503, { cause: err });
-      }
-      logger.info(
-        {
-          shape: parsed.shape,
-          subscriptionId: parsed.subscriptionId,
-          notificationType: parsed.notificationType,
-          duplicate: parsed.duplicate || undefined,
-          jobs: parsed.jobs.length,
-        },
-        'Notification accepted',
-      );
-      deps.onOutcome?.(shape, parsed.duplicate ? 'duplicate' : 'accepted');
-      sendOutcome(res, parsed.reply.status, parsed.reply.body);
-    } catch (err) {
-      // Nothing of this delivery was queued (or its event numbers were not recorded): its retry must go through.
-      if (claimed !== undefined) replays.release(claimed);
-      deps.onOutcome?.(shape, 'rejected');
-      sendError(req, res, err);
+    if (req.body !== undefined && !Buffer.isBuffer(req.body)) {
+      // Another body parser ran first: the exact bytes (and so the HMAC) are gone. A wiring bug, not bad input.
+      logger.error('Notifications router must be mounted before any body parser');
+      deps.onOutcome?.('unknown', 'rejected');
+      return sendError(req, res, new OutcomeError(outcome('exception', ROUTER_TEXT.internal), 500));
     }
+    const rawBody: Buffer = req.body ?? Buffer.alloc(0);
+    const params = req.params as { type?: string; id?: string };
+    const request = {
+      method: req.method,
+      params,
+      headers: req.headers,
+      rawBody,
+      contentType: req.headers['content-type'],
+    };
+    const result = await acceptNotification(request, accept);
+    deps.onOutcome?.(result.shape, result.outcome);
+    if (result.outcome === 'rejected') sendError(req, res, result.error);
+    else sendOutcome(res, result.status, result.body);
   };
 
   const methodNotAllowed: RequestHandler = (_req, res) => {
