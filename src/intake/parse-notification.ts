@@ -30,12 +30,7 @@ import { isKnownResourceType } from '../fhir-model/resource-types.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker } from './event-number-tracker.ts';
 import { entryJobs, jobsForReference, jobsForResource } from './notification-jobs.ts';
-import {
-  ERROR_TEXT,
-  type NotificationRequest,
-  type ParsedNotification,
-  simple,
-} from './notification-model.ts';
+import { ERROR_TEXT, type NotificationRequest, type ParsedNotification, simple } from './notification-model.ts';
 import {
   BundleSchema,
   isTopicNotificationBundle,
