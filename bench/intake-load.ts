@@ -21,6 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { medplumSignature } from '../src/sandbox/medplum-signature.ts';
+import { percentile } from './stats.ts';
 
 interface LoadOptions {
   url: string;
@@ -149,11 +150,6 @@ function post(patientId: string, version: number, from?: number): Promise<{ stat
     req.on('error', () => resolve({ status: 0, ms: performance.now() - started }));
     req.end(body);
   });
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 async function run(): Promise<LoadResult> {
