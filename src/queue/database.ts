@@ -61,11 +61,6 @@ export interface OpenDatabaseOptions {
 const databaseUnavailable = (err: unknown): OutcomeError =>
   new OutcomeError(outcome('transient', 'Database unavailable', { diagnostics: errorCode(err) }), 503, { cause: err });
 
-/**
- * Opens the database and creates the schema and the `irecist_state` table if needed.
- * Throws OutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
- * by another process, `transient` when PostgreSQL cannot be reached.
- */
 /** True when a trivial query answers within the timeout; never throws. */
 async function pingWith(query: () => Promise<unknown>, timeoutMs: number): Promise<boolean> {
   const ok = withTimeout(
@@ -78,6 +73,11 @@ async function pingWith(query: () => Promise<unknown>, timeoutMs: number): Promi
   return (await ok) ?? false;
 }
 
+/**
+ * Opens the database and creates the schema and the `irecist_state` table if needed.
+ * Throws OutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
+ * by another process, `transient` when PostgreSQL cannot be reached.
+ */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const schema = options.schema ?? DEFAULT_SCHEMA;
   if (!SCHEMA_PATTERN.test(schema)) {
@@ -102,6 +102,30 @@ function migrationSql(schema: string): string[] {
 interface Closer {
   beforeClose(hook: () => Promise<void>): () => void;
   runHooks(): Promise<void>;
+}
+
+/**
+ * A Database from the parts of one backend: close runs the beforeClose hooks first, then ends the backend, once.
+ * @param parts - The backend's queries, pg-boss connection, ping and how it ends.
+ * @returns The handle.
+ */
+function databaseHandle(parts: Omit<Database, 'beforeClose' | 'close'> & { end: () => Promise<void> }): Database {
+  const hooks = closeHooks();
+  let closing: Promise<void> | undefined;
+  const { end, ...database } = parts;
+  logger.info({ kind: parts.kind, schema: parts.schema }, 'Database opened');
+  return {
+    ...database,
+    beforeClose: hooks.beforeClose,
+    close() {
+      closing ??= (async () => {
+        await hooks.runHooks();
+        await end();
+        logger.info({ kind: parts.kind, schema: parts.schema }, 'Database closed');
+      })();
+      return closing;
+    },
+  };
 }
 
 function closeHooks(): Closer {
@@ -175,10 +199,7 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
     throw databaseUnavailable(err);
   }
 
-  const hooks = closeHooks();
-  let closing: Promise<void> | undefined;
-  logger.info({ kind: 'postgres', schema }, 'Database opened');
-  return {
+  return databaseHandle({
     kind: 'postgres',
     schema,
     async query<T>(text: string, values?: unknown[]) {
@@ -189,16 +210,8 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
       return { connectionString, schema, max: options.poolSize ?? 5, application_name: 'irecist-adapter-queue' };
     },
     ping: (timeoutMs = PING_TIMEOUT_MS) => pingWith(() => pool.query('SELECT 1'), timeoutMs),
-    beforeClose: hooks.beforeClose,
-    close() {
-      closing ??= (async () => {
-        await hooks.runHooks();
-        await pool.end();
-        logger.info({ kind: 'postgres', schema }, 'Database closed');
-      })();
-      return closing;
-    },
-  };
+    end: () => pool.end(),
+  });
 }
 
 /** Data directories opened by this process, so a second open in the same process is refused too. */
@@ -254,10 +267,7 @@ async function openPglite(dataDir: string, schema: string): Promise<Database> {
     throw databaseUnavailable(err);
   }
 
-  const hooks = closeHooks();
-  let closing: Promise<void> | undefined;
-  logger.info({ kind: 'pglite', schema }, 'Database opened');
-  return {
+  return databaseHandle({
     kind: 'pglite',
     schema,
     async query<T>(text: string, values?: unknown[]) {
@@ -269,18 +279,12 @@ async function openPglite(dataDir: string, schema: string): Promise<Database> {
     },
     ping: (timeoutMs = PING_TIMEOUT_MS) =>
       pglite.closed ? Promise.resolve(false) : pingWith(() => pglite.query('SELECT 1'), timeoutMs),
-    beforeClose: hooks.beforeClose,
-    close() {
-      closing ??= (async () => {
-        await hooks.runHooks();
-        try {
-          await pglite.close();
-        } finally {
-          await release();
-        }
-        logger.info({ kind: 'pglite', schema }, 'Database closed');
-      })();
-      return closing;
+    end: async () => {
+      try {
+        await pglite.close();
+      } finally {
+        await release();
+      }
     },
-  };
+  });
 }
