@@ -18,7 +18,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 /** The files over the limit whose top does not say why. */
-export function overlongWithoutReason(files: readonly { path: string; text: string }[]): string[] {
+function overlongWithoutReason(files: readonly { path: string; text: string }[]): string[] {
   return files.flatMap(({ path, text }) => {
     const lines = text.split('\n');
     const length = lines.at(-1) === '' ? lines.length - 1 : lines.length;
