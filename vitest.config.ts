@@ -1,14 +1,49 @@
 import { defineConfig } from 'vitest/config';
 
-/** The suite. Every log line it causes, at trace level, is collected under .test-logs/ (test/setup) for the log scan. */
+/**
+ * The suite in three tiers (vitest projects), all run by `npm test`:
+ * - unit: in-process and quick (`npm run test:unit`, under 30 s): everything not listed below.
+ * - integration: real parts over loopback, PostgreSQL, PGlite and child processes.
+ * - drills: kills, restarts and faults of whole services (`npm run test:drills`).
+ * Every log line the suite causes, at trace level, is collected under .test-logs/ (test/setup) for the log scan;
+ * fast-check runs with one seed per run, printed at the start (test/setup/fast-check-seed.ts).
+ */
+export const DRILLS = ['test/chaos/**/*.test.ts', 'test/e2e/reliability-*.test.ts'];
+export const INTEGRATION = [
+  'test/attack/fuzz-assess.test.ts',
+  'test/attack/fuzz-intake.test.ts',
+  'test/attack/hostile-clients.test.ts',
+  'test/attack/secrets.test.ts',
+  'test/cli/**/*.test.ts',
+  'test/e2e/service.test.ts',
+  'test/fhir/**/*.test.ts',
+  'test/intake/notifications-router.test.ts',
+  'test/intake/property.test.ts',
+  'test/polling/**/*.test.ts',
+  'test/queue/database.test.ts',
+  'test/queue/job-queue.test.ts',
+  'test/queue/state-store.test.ts',
+  'test/registration/**/*.test.ts',
+  'test/sandbox/!(definitions).test.ts',
+];
+const ALL = ['test/**/*.test.ts'];
+const NOT_IN_SUITE = ['test/log-scan/**'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/log-scan/**'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    globalSetup: ['test/setup/fresh-log-dir.ts'],
-    setupFiles: ['test/setup/capture-logs.ts'],
+    globalSetup: ['test/setup/fresh-log-dir.ts', 'test/setup/fast-check-seed.ts'],
+    setupFiles: ['test/setup/capture-logs.ts', 'test/setup/fast-check-global.ts'],
+    projects: [
+      {
+        extends: true,
+        // Pure tests share their workers' module graph (no isolation between files): the tier stays quick.
+        test: { name: 'unit', include: ALL, exclude: [...NOT_IN_SUITE, ...INTEGRATION, ...DRILLS], isolate: false },
+      },
+      { extends: true, test: { name: 'integration', include: INTEGRATION } },
+      { extends: true, test: { name: 'drills', include: DRILLS } },
+    ],
   },
 });

@@ -3,6 +3,7 @@
  * signed), the adapter queues in PostgreSQL (or PGlite), assesses and writes reports and Flags back.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Bundle, DiagnosticReport, Flag } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,19 @@ async function postCase(service: RunningService, name: string): Promise<void> {
     body: tx,
   });
   expect(res.status).toBe(200);
+}
+
+/** POSTs headers announcing a body of `bytes` and sends none of it; resolves to the status the server answers. */
+function statusOfAnnouncedBody(url: string, headers: Record<string, string>, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { ...headers, 'content-length': String(bytes) } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+      req.destroy();
+    });
+    req.on('error', reject);
+    req.flushHeaders();
+  });
 }
 
 async function reportsOf(service: RunningService, patientId: string): Promise<DiagnosticReport[]> {
@@ -107,12 +121,9 @@ describe.each(['postgres', 'pglite'] as const)('service end to end on %s', (data
       body: '{"resourceType": "Obs',
     });
     expect(malformed.status).toBe(400);
-    const huge = await fetch(`${service.url}/notifications`, {
-      method: 'POST',
-      headers: auth,
-      body: 'x'.repeat(30 * 1024 * 1024),
-    }).catch(() => undefined);
-    if (huge) expect(huge.status).toBe(413);
+    // A body announced larger than the limit is refused before it is read: the answer comes while the client has
+    // sent nothing of it (so the check cannot be skipped by a connection the server closes mid-upload).
+    expect(await statusOfAnnouncedBody(`${service.url}/notifications`, auth, 30 * 1024 * 1024)).toBe(413);
     const before = await service.queue.stats();
     expect(before.queued).toBe(0);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
@@ -173,7 +184,9 @@ describe.each(['postgres', 'pglite'] as const)('service end to end on %s', (data
       await new Promise((r) => setTimeout(r, 25));
     }
     await waitForQuiet(service);
-    expect((await done()) - before).toBeLessThanOrEqual(2);
+    const assessed = (await done()) - before;
+    expect(assessed).toBeGreaterThanOrEqual(1);
+    expect(assessed).toBeLessThanOrEqual(2);
   });
 
   it('answers unknown paths with a FHIR OperationOutcome', async () => {

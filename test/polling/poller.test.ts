@@ -26,7 +26,9 @@ const tumorSize = (id: string, patient: string): Resource =>
 class MemoryStore implements CheckpointStore {
   readonly values = new Map<string, string>();
   sets = 0;
+  gets = 0;
   async get(key: string): Promise<unknown> {
+    this.gets++;
     return this.values.get(key);
   }
   async set(key: string, value: string): Promise<void> {
@@ -172,16 +174,26 @@ describe('createPoller', () => {
   });
 
   it('start() polls at once and then every interval; stop() ends it', async () => {
-    server.seed(tumorSize('o1', 'p1'), at(1));
-    const p = poller({ intervalMs: 20 });
-    p.start();
-    await vi.waitFor(() => expect(enqueued).toHaveLength(1));
-    server.seed(tumorSize('o2', 'p2'), at(50));
-    await vi.waitFor(() => expect(enqueued).toHaveLength(2));
-    await p.stop();
-    const count = server.requests.length;
-    await new Promise((r) => setTimeout(r, 60));
-    expect(server.requests.length).toBe(count);
+    // The poller's timer on a faked clock (its searches are real HTTP): each interval passes when the test says so.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      server.seed(tumorSize('o1', 'p1'), at(1));
+      const p = poller({ intervalMs: 3_600_000 });
+      p.start();
+      await vi.advanceTimersByTimeAsync(0);
+      await vi.waitFor(() => expect(enqueued).toHaveLength(1));
+      server.seed(tumorSize('o2', 'p2'), at(50));
+      await vi.advanceTimersByTimeAsync(3_600_000);
+      await vi.waitFor(() => expect(enqueued).toHaveLength(2));
+      await p.stop();
+      const count = server.requests.length;
+      const reads = store.gets;
+      await vi.advanceTimersByTimeAsync(10 * 3_600_000);
+      expect(store.gets).toBe(reads); // a poll starts by reading the checkpoint: none started
+      expect(server.requests.length).toBe(count);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FhirResult, Json, SandboxHarness } from './harness.ts';
 import { startSandbox } from './harness.ts';
 
@@ -30,13 +30,20 @@ beforeAll(async () => {
       started: '2026-02-01T09:00:00Z',
     })
   ).body.id;
-  for (let i = 0; i < 5; i++) await h.fhir('POST', 'Observation', sizeObservation(patientId, studyId));
-  await h.fhir('POST', 'Observation', sizeObservation(patientId, undefined, '89247-1'));
-  await h.fhir('POST', 'Observation', sizeObservation(otherPatientId));
-  await new Promise((r) => setTimeout(r, 10));
-  beforeSecondBatch = new Date().toISOString();
-  await new Promise((r) => setTimeout(r, 10));
-  for (let i = 0; i < 2; i++) await h.fhir('POST', 'Observation', sizeObservation(patientId));
+  // The sandbox stamps lastUpdated from the clock: a faked clock puts the second batch a minute after the first.
+  vi.useFakeTimers({ toFake: ['Date'] });
+  try {
+    vi.setSystemTime(new Date(Date.now() + 60_000));
+    for (let i = 0; i < 5; i++) await h.fhir('POST', 'Observation', sizeObservation(patientId, studyId));
+    await h.fhir('POST', 'Observation', sizeObservation(patientId, undefined, '89247-1'));
+    await h.fhir('POST', 'Observation', sizeObservation(otherPatientId));
+    vi.setSystemTime(new Date(Date.now() + 30_000));
+    beforeSecondBatch = new Date().toISOString();
+    vi.setSystemTime(new Date(Date.now() + 30_000));
+    for (let i = 0; i < 2; i++) await h.fhir('POST', 'Observation', sizeObservation(patientId));
+  } finally {
+    vi.useRealTimers();
+  }
 });
 afterAll(async () => {
   await h.close();

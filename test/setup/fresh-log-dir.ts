@@ -16,6 +16,8 @@ function isAlive(pid: number): boolean {
 }
 
 export default function setup(): void {
+  // Each project of the suite (unit, integration, drills) runs the global setup: one directory for the whole run.
+  if (process.env[LOG_DIR_VARIABLE] === runLogDir(process.pid)) return;
   mkdirSync(TEST_LOGS_ROOT, { recursive: true });
   for (const entry of readdirSync(TEST_LOGS_ROOT)) {
     const pid = Number(/^run-(\d+)$/.exec(entry)?.[1]);
