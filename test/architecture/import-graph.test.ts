@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { type ImportEdge, importCycles, importEdges, LAYERS, layerViolations, partOf } from './import-graph.ts';
 
@@ -52,5 +53,17 @@ describe('the check itself', () => {
   it('names every part once', () => {
     const parts = LAYERS.flat();
     expect(new Set(parts).size).toBe(parts.length);
+  });
+});
+
+describe('docs/architecture.md', () => {
+  it('shows the layers the check enforces', () => {
+    const doc = readFileSync(new URL('../../docs/architecture.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('<!-- layers:start -->'), doc.indexOf('<!-- layers:end -->'));
+    const rows = [...table.matchAll(/^\| (\d+) \| ([^|]+) \|/gm)].map((m) => [
+      Number(m[1]),
+      (m[2] as string).split(',').map((part) => part.trim()),
+    ]);
+    expect(rows).toEqual(LAYERS.map((parts, index) => [index, [...parts]]));
   });
 });
