@@ -6,25 +6,32 @@
  * change of the package. https://hl7.org/fhir/R4 (the transaction) and docs/architecture.md (the rules).
  */
 import type { Assessment as DomainAssessment, TimepointAssessment as DomainTimepoint } from '../domain/assess.ts';
+import type {
+  NonTargetResponse,
+  PatientStatus,
+  ProgressionCategory,
+  RecistOverall as RecistResponse,
+  Species,
+  TargetResponse,
+  TimepointResponse,
+} from '../domain/types.ts';
 
-/** iRECIST response at a timepoint (Seymour 2017): iCR, iPR, iSD, iNN (non-CR/non-PD), iUPD, iCPD, or NE. */
-export type TimepointResponse = 'iCR' | 'iPR' | 'iSD' | 'iNN' | 'iUPD' | 'iCPD' | 'NE';
-
-/** RECIST 1.1 overall response at a timepoint (new lesions counted as RECIST 1.1 does). */
-export type RecistResponse = 'CR' | 'PR' | 'SD' | 'non-CR-non-PD' | 'PD' | 'NE';
-
-/** Where the patient stands after a timepoint (what the chart Flag says). */
-export type PatientStatus =
-  | 'responding'
-  | 'stable'
-  | 'not-evaluable'
-  | 'possible-pseudoprogression'
-  | 'pseudoprogression'
-  | 'confirmed-progression'
-  | 'hyperprogression';
-
-/** A category that can trigger an iUPD. */
-export type ProgressionCategory = 'target' | 'non-target' | 'new-lesion';
+/**
+ * The code sets are the contract's (profiles/CodeSystem-irecist.json, RECIST 1.1): the domain's own unions, so a
+ * code added there is a code added here.
+ * - TimepointResponse: iRECIST (Seymour 2017): iCR, iPR, iSD, iNN (non-CR/non-PD), iUPD, iCPD, or NE.
+ * - RecistResponse: RECIST 1.1 overall response (new lesions counted as RECIST 1.1 does).
+ * - PatientStatus: where the patient stands after a timepoint (what the chart Flag says).
+ * - ProgressionCategory: a category that can trigger an iUPD.
+ */
+export type {
+  NonTargetResponse,
+  PatientStatus,
+  ProgressionCategory,
+  RecistOverall as RecistResponse,
+  TargetResponse,
+  TimepointResponse,
+} from '../domain/types.ts';
 
 /** A data-quality note: data the engine could not use or is unsure of (also listed in the report). */
 export interface DataQualityNote {
@@ -51,9 +58,9 @@ export interface TimepointSummary {
   /** Per-category responses. */
   categories: {
     /** Target lesions: CR, PR, SD, PD, NE, or `none` (no targets). */
-    target: 'CR' | 'PR' | 'SD' | 'PD' | 'NE' | 'none';
+    target: TargetResponse;
     /** Non-target lesions: CR, non-CR-non-PD, PD, NE, or `none` (no non-targets). */
-    nonTarget: 'CR' | 'non-CR-non-PD' | 'PD' | 'NE' | 'none';
+    nonTarget: NonTargetResponse;
     /** New lesions seen so far, and present at this scan. */
     newLesions: { seen: number; present: number };
   };
@@ -98,7 +105,7 @@ export interface TimepointSummary {
 /** One patient's assessment: every post-baseline timepoint, and where the patient stands after the last. */
 export interface Assessment {
   patientId: string;
-  species: 'human' | 'dog';
+  species: Species;
   /** First immunotherapy dose, YYYY-MM-DD. */
   treatmentStart?: string;
   /** Baseline scan date. */

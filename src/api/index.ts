@@ -17,9 +17,11 @@ export { OutcomeError } from '../fhir-model/outcomes.ts';
 export type {
   Assessment,
   DataQualityNote,
+  NonTargetResponse,
   PatientStatus,
   ProgressionCategory,
   RecistResponse,
+  TargetResponse,
   TimepointResponse,
   TimepointSummary,
 } from './assessment.ts';
