@@ -3,9 +3,10 @@
  * Every problem is collected and reported together, one line each, naming the variable and what is
  * wrong; a secret's value never appears in a message (after medplum server/src/config).
  */
-import { createPrivateKey, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
+import { type KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { jwtAlgOf, parsePrivateKey } from './util/private-key.ts';
 
 export const FHIR_AUTH_MODES = ['none', 'bearer', 'client-credentials', 'smart-backend'] as const;
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
@@ -119,20 +120,20 @@ const postgresUrl = z.string().refine((v) => URL.canParse(v) && /^postgres(ql)?:
   error: 'must be a postgres:// or postgresql:// URL',
 });
 
-/**
- * Reads and validates the configuration.
- * @param env - The environment (default `process.env`).
- * @returns The configuration.
- * @throws ConfigError listing every problem, one line each, never a secret's value.
- */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const problems: string[] = [];
+/** The variable readers every part uses; each records `NAME: message` in `problems` for what it cannot accept. */
+interface Readers {
+  raw: (name: string) => string | undefined;
+  read: <T>(name: string, schema: z.ZodType<T>) => T | undefined;
+  need: (name: string, why: string) => string | undefined;
+  problems: string[];
+}
 
+function createReaders(env: NodeJS.ProcessEnv): Readers {
+  const problems: string[] = [];
   const raw = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value ? value : undefined;
   };
-
   /** Validates one variable; on failure records `NAME: message` for each issue and returns undefined. */
   function read<T>(name: string, schema: z.ZodType<T>): T | undefined {
     const value = raw(name);
@@ -147,7 +148,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value === undefined) problems.push(`${name}: is required ${why}`);
     return value;
   };
+  return { raw, read, need, problems };
+}
 
+/** Where the service and its FHIR server are: port, FHIR_BASE_URL (none: the sandbox), PUBLIC_URL, log level, timeout. */
+function readService({ raw, read }: Readers) {
   const port = read('PORT', intVar(1, 65535)) ?? 8080;
   const baseUrl = read('FHIR_BASE_URL', httpUrl);
   const sandbox = raw('FHIR_BASE_URL') === undefined;
@@ -155,52 +160,57 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel =
     read('LOG_LEVEL', z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` })) ?? 'info';
   const timeoutMs = read('FHIR_TIMEOUT_MS', intVar(100, 600_000)) ?? 30_000;
-  const subscribe = read('SUBSCRIBE', boolVar) ?? true;
-  const pollIntervalSeconds = read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? 0;
-  const queueConcurrency = read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4;
-  const assessThrottleMs = read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000;
-  const databaseUrl = read('DATABASE_URL', postgresUrl);
-  const dataDir = raw('DATA_DIR') ?? './.data';
+  return { port, baseUrl, sandbox, publicUrl, logLevel, timeoutMs };
+}
 
-  // Webhook secret: required against a real server, generated for the sandbox.
-  let webhookSecret = read('WEBHOOK_SECRET', z.string().min(16, { error: 'must be at least 16 characters' }));
-  let generated = false;
-  if (raw('WEBHOOK_SECRET') === undefined) {
-    if (sandbox) {
-      webhookSecret = randomBytes(32).toString('hex');
-      generated = true;
-    } else {
-      problems.push('WEBHOOK_SECRET: is required when FHIR_BASE_URL is set (at least 16 characters)');
-    }
-  }
-
-  const mode =
-    read('FHIR_AUTH', z.enum(FHIR_AUTH_MODES, { error: `must be one of ${FHIR_AUTH_MODES.join(', ')}` })) ?? 'none';
-  if (mode !== 'none' && sandbox) problems.push(`FHIR_AUTH: ${mode} requires FHIR_BASE_URL`);
-  const auth = readAuth(mode, { raw, read, need, problems });
-
-  if (problems.length > 0 || !auth || webhookSecret === undefined) throw new ConfigError(problems);
-
+/** How work comes in and runs: subscriptions, polling, queue concurrency, the per-patient throttle. */
+function readWork({ read }: Readers) {
   return {
-    port,
-    publicUrl,
-    logLevel,
-    sandbox,
-    fhir: { baseUrl, timeoutMs, auth },
-    database: { url: databaseUrl, dataDir },
-    webhook: { secret: webhookSecret, generated },
-    subscribe,
-    pollIntervalSeconds,
-    queueConcurrency,
-    assessThrottleMs,
+    subscribe: read('SUBSCRIBE', boolVar) ?? true,
+    pollIntervalSeconds: read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? 0,
+    queueConcurrency: read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4,
+    assessThrottleMs: read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000,
   };
 }
 
-interface Readers {
-  raw: (name: string) => string | undefined;
-  read: <T>(name: string, schema: z.ZodType<T>) => T | undefined;
-  need: (name: string, why: string) => string | undefined;
-  problems: string[];
+/** DATABASE_URL (PostgreSQL), else embedded PGlite under DATA_DIR. */
+function readDatabase({ raw, read }: Readers): Config['database'] {
+  return { url: read('DATABASE_URL', postgresUrl), dataDir: raw('DATA_DIR') ?? './.data' };
+}
+
+/** WEBHOOK_SECRET: required against a real server, generated for the sandbox. */
+function readWebhook({ raw, read, problems }: Readers, sandbox: boolean): Config['webhook'] | undefined {
+  const secret = read('WEBHOOK_SECRET', z.string().min(16, { error: 'must be at least 16 characters' }));
+  if (raw('WEBHOOK_SECRET') !== undefined) return secret === undefined ? undefined : { secret, generated: false };
+  if (sandbox) return { secret: randomBytes(32).toString('hex'), generated: true };
+  problems.push('WEBHOOK_SECRET: is required when FHIR_BASE_URL is set (at least 16 characters)');
+  return undefined;
+}
+
+/** FHIR_AUTH and the variables of its mode (none against the sandbox). */
+function readFhirAuth(readers: Readers, sandbox: boolean): FhirAuthConfig | undefined {
+  const { read, problems } = readers;
+  const mode =
+    read('FHIR_AUTH', z.enum(FHIR_AUTH_MODES, { error: `must be one of ${FHIR_AUTH_MODES.join(', ')}` })) ?? 'none';
+  if (mode !== 'none' && sandbox) problems.push(`FHIR_AUTH: ${mode} requires FHIR_BASE_URL`);
+  return readAuth(mode, readers);
+}
+
+/**
+ * Reads and validates the configuration: one small reader per part, in the order their problems are listed.
+ * @param env - The environment (default `process.env`).
+ * @returns The configuration.
+ * @throws ConfigError listing every problem, one line each, never a secret's value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const readers = createReaders(env);
+  const { port, baseUrl, sandbox, publicUrl, logLevel, timeoutMs } = readService(readers);
+  const work = readWork(readers);
+  const database = readDatabase(readers);
+  const webhook = readWebhook(readers, sandbox);
+  const auth = readFhirAuth(readers, sandbox);
+  if (readers.problems.length > 0 || !auth || !webhook) throw new ConfigError(readers.problems);
+  return { port, publicUrl, logLevel, sandbox, fhir: { baseUrl, timeoutMs, auth }, database, webhook, ...work };
 }
 
 function readAuth(mode: FhirAuthMode, { raw, read, need, problems }: Readers): FhirAuthConfig | undefined {
@@ -270,15 +280,9 @@ function readPrivateKey(
       return undefined;
     }
   }
-  try {
-    const key = text.startsWith('{')
-      ? createPrivateKey({ key: JSON.parse(text) as JsonWebKey, format: 'jwk' })
-      : createPrivateKey({ key: text, format: 'pem' });
-    return key;
-  } catch {
-    problems.push(`${name}: is not a PEM (PKCS#8, PKCS#1 or SEC1) or JWK private key`);
-    return undefined;
-  }
+  const key = parsePrivateKey(text);
+  if (!key) problems.push(`${name}: is not a PEM (PKCS#8, PKCS#1 or SEC1) or JWK private key`);
+  return key;
 }
 
 /** RS384 needs an RSA key of at least 2048 bits, ES384 an EC key on P-384; without FHIR_JWT_ALG the key decides. */
@@ -289,23 +293,13 @@ function checkKeyAlg(
   problems: string[],
 ): JwtAlg | undefined {
   if (algGiven && wanted === undefined) return undefined; // already reported
-  const type = key.asymmetricKeyType;
-  const details = key.asymmetricKeyDetails ?? {};
-  const keyAlg: JwtAlg | undefined =
-    type === 'rsa' ? 'RS384' : type === 'ec' && details.namedCurve === 'secp384r1' ? 'ES384' : undefined;
-  if (!keyAlg) {
-    problems.push('FHIR_PRIVATE_KEY: must be an RSA key (RS384) or an EC P-384 key (ES384)');
-    return undefined;
-  }
-  if (wanted && wanted !== keyAlg) {
-    problems.push(`FHIR_JWT_ALG: ${wanted} does not match the private key (which needs ${keyAlg})`);
-    return undefined;
-  }
-  if (keyAlg === 'RS384' && (details.modulusLength ?? 0) < 2048) {
-    problems.push('FHIR_PRIVATE_KEY: an RSA key must be at least 2048 bits');
-    return undefined;
-  }
-  return keyAlg;
+  const fit = jwtAlgOf(key);
+  if (!fit) problems.push('FHIR_PRIVATE_KEY: must be an RSA key (RS384) or an EC P-384 key (ES384)');
+  else if (wanted && wanted !== fit.alg) {
+    problems.push(`FHIR_JWT_ALG: ${wanted} does not match the private key (which needs ${fit.alg})`);
+  } else if (fit.tooSmall) problems.push('FHIR_PRIVATE_KEY: an RSA key must be at least 2048 bits');
+  else return fit.alg;
+  return undefined;
 }
 
 /**
