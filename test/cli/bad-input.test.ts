@@ -157,7 +157,7 @@ describe('clinical data the adapter cannot use: exit 0, the report says so', () 
     expect(report?.effectiveDateTime).toBe('2026-03-09');
     expect(codesOf(report?.conclusionCode)).toEqual(['NE', 'not-evaluable']);
     expect(report?.conclusion).toContain(`Data not used or uncertain: ${issue}`);
-    expect(report?.conclusion).toContain('1 target lesion(s) not measured on 2026-03-09.');
+    expect(report?.conclusion).toContain('Target lesion(s) not measured on 2026-03-09: L1 (Lung structure).');
     expect(run.stderr).toContain('data-quality note(s); see the report conclusions.');
   });
 

@@ -56,6 +56,7 @@ describe('iUPD: RECIST 1.1 PD in any category, with the reference recorded', () 
         ['L2', 500],
       ]),
       nltSum: 0,
+      nltSizes: new Map(),
       newCount: 0,
       ntProgressing: [],
       nlntSizes: new Map(),
@@ -255,9 +256,10 @@ describe('iCPD: confirmation against the iUPD reference', () => {
       expected: ['iUPD', 'iUPD'],
     },
     {
-      name: 'complete iUPD sum; a target missing later cannot confirm by size',
+      // The triggering target category cannot be evaluated and nothing confirms: NE, the iUPD still pending.
+      name: 'complete iUPD sum; a target missing later cannot confirm by size: NE',
       sizes: [BASE, UPD, { L1: 90 }],
-      expected: ['iUPD', 'iUPD'],
+      expected: ['iUPD', 'NE'],
     },
   ])('$name', (row) => {
     expect(run(row)).toEqual(row.expected);
@@ -430,17 +432,17 @@ describe('reset (pseudoprogression) vs continued iUPD', () => {
       expected: ['iUPD', 'iNN'],
     },
     {
-      // The triggering category cannot be shown to have left PD, so there is no reset: the pending iUPD goes on
-      // (the engine answers iUPD rather than NE).
-      name: 'non-target triggered, non-target not assessed: stays iUPD, then any increase confirms',
+      // iRECIST Table 3, sequence 8: the triggering category cannot be evaluated and nothing confirms: NE, the iUPD
+      // still pending; a later further increase confirms it.
+      name: 'non-target triggered, non-target not assessed: NE, then any increase confirms',
       sizes: [BASE, BASE, BASE, BASE],
       qualitative: [{ NT1: 'present' }, { NT1: 'unequivocal-progression' }, {}, { NT1: 'increased' }],
-      expected: ['iUPD', 'iUPD', 'iCPD'],
+      expected: ['iUPD', 'NE', 'iCPD'],
     },
     {
-      name: 'target triggered, target not measured: stays iUPD',
+      name: 'target triggered, target not measured: NE',
       sizes: [BASE, UPD, { L1: 50 }],
-      expected: ['iUPD', 'iUPD'],
+      expected: ['iUPD', 'NE'],
     },
     {
       name: 'target triggered, back to baseline with the non-target not assessed: reset to iSD',
@@ -680,10 +682,16 @@ describe('irecistStep (unit)', () => {
     states: new Map(states),
     progressing: states.filter(([, s]) => s === 'unequivocal-progression').map(([id]) => id),
     increased: states.filter(([, s]) => s === 'increased').map(([id]) => id),
+    notAssessed: [],
   });
   const none: NewLesionEvaluation = {
     count: 0,
     present: [],
+    unreported: [],
+    gone: [],
+    appeared: [],
+    nltIds: [],
+    nltSizes: new Map(),
     nltSum: 0,
     nlntSizes: new Map(),
     nlntProgressing: [],

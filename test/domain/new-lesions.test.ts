@@ -107,6 +107,40 @@ describe('evaluateNewLesions', () => {
     ]);
   });
 
+  it('a new lesion the scan does not report is unreported, never gone; gone only when reported absent or 0 mm', () => {
+    const { classes, built } = setup({ A: {}, B: {}, C: {}, D: {} }, [
+      { date: '2026-02-16', sizes: { A: 12, B: 20, C: 8 } },
+      { date: '2026-03-30', sizes: { A: 14, C: 9 }, qualitative: { D: 'unequivocal-progression' } },
+      { date: '2026-05-11', sizes: { A: 'tstm', B: 0 }, qualitative: { C: 'increased' } },
+    ]);
+    const last = new Map<string, Tenths>();
+    const e = built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
+    expect(e.map((x) => [x.appeared, x.unreported, x.gone, x.nltIds, [...x.nltSizes]])).toEqual([
+      // NLT are listed largest first, as picked.
+      [
+        ['A', 'B', 'C'],
+        [],
+        [],
+        ['B', 'A'],
+        [
+          ['B', 200],
+          ['A', 120],
+        ],
+      ],
+      [['D'], ['B'], [], ['B', 'A'], [['A', 140]]],
+      [
+        [],
+        ['D'],
+        ['B'],
+        ['B', 'A'],
+        [
+          ['B', 0],
+          ['A', 50],
+        ],
+      ],
+    ]);
+  });
+
   it('before any new lesion: nothing', () => {
     const { classes, built } = setup({ A: {} }, [
       { date: '2026-02-16', sizes: {} },
@@ -115,6 +149,11 @@ describe('evaluateNewLesions', () => {
     expect(evaluateNewLesions(classes, built[0]!, new Map(), HUMAN)).toEqual({
       count: 0,
       present: [],
+      unreported: [],
+      gone: [],
+      appeared: [],
+      nltIds: [],
+      nltSizes: new Map(),
       nltSum: 0,
       nlntSizes: new Map(),
       nlntProgressing: [],

@@ -228,12 +228,14 @@ describe('properties of assessPatient over arbitrary records', () => {
     );
   });
 
-  it('status agrees with the response: iCPD <-> confirmed-progression; a pending iUPD shows as iUPD or NE', () => {
+  it('status agrees with the response: iCPD <-> confirmed progression (or hyperprogression, which stays through it); a pending iUPD shows as iUPD or NE', () => {
     fc.assert(
       fc.property(recordArb, (record) => {
         for (const t of assessPatient(record).timepoints) {
-          expect(t.response === 'iCPD').toBe(t.status === 'confirmed-progression');
-          if (t.status === 'possible-pseudoprogression' || t.status === 'hyperprogression') {
+          if (t.response === 'iCPD') expect(['confirmed-progression', 'hyperprogression']).toContain(t.status);
+          if (t.status === 'confirmed-progression') expect(t.response).toBe('iCPD');
+          if (t.status === 'hyperprogression') expect(['iUPD', 'NE', 'iCPD']).toContain(t.response);
+          if (t.status === 'possible-pseudoprogression' || (t.status === 'hyperprogression' && t.response !== 'iCPD')) {
             expect(['iUPD', 'NE']).toContain(t.response);
             expect(t.confirmationWindow).toBeDefined();
           }

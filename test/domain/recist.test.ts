@@ -22,7 +22,7 @@ import { lesion, mm, responses, type ScanSpec, scan, series } from './builders.t
 const ctx = (over: Partial<TargetContext> = {}): TargetContext => ({
   baselineSod: 1000,
   nadirSod: 1000,
-  partialResponseHeld: false,
+  responseHeld: false,
   afterCompleteResponse: false,
   ...over,
 });
@@ -118,8 +118,8 @@ describe('evaluateTargets', () => {
       'PR',
       250,
     ],
-    ['PR holds until PD (EORTC FAQ)', [L1], { L1: 80 }, { partialResponseHeld: true, nadirSod: 700 }, 'PR', 800],
-    ['held PR gives way to PD', [L1], { L1: 84 }, { partialResponseHeld: true, nadirSod: 700 }, 'PD', 840],
+    ['PR holds until PD (EORTC FAQ)', [L1], { L1: 80 }, { responseHeld: true, nadirSod: 700 }, 'PR', 800],
+    ['held PR gives way to PD', [L1], { L1: 84 }, { responseHeld: true, nadirSod: 700 }, 'PD', 840],
     ['without a held PR the same SOD is SD', [L1], { L1: 80 }, { nadirSod: 700 }, 'SD', 800],
     [
       'after CR a target node back to 10.0 mm is PD',
