@@ -66,6 +66,34 @@ export const TUMOR_MARKERS: Record<string, string> = {
   '2532-0': 'LDH',
 };
 
+/**
+ * Measurement methods (Observation.method) whose sizes count: imaging and clinical examination (rules.md, "RECIST 1.1
+ * per timepoint"). SNOMED CT codes from mCODE's TumorSizeMethodVS and common imaging procedures; DICOM modalities.
+ */
+export const COUNTED_METHODS: Record<string, string> = {
+  [`${SYSTEM.snomed}|77477000`]: 'computed tomography',
+  [`${SYSTEM.snomed}|113091000`]: 'magnetic resonance imaging',
+  [`${SYSTEM.snomed}|82918005`]: 'positron emission tomography',
+  [`${SYSTEM.snomed}|450436003`]: 'PET/CT',
+  [`${SYSTEM.snomed}|16310003`]: 'ultrasonography',
+  [`${SYSTEM.snomed}|363679005`]: 'imaging',
+  [`${SYSTEM.snomed}|363680008`]: 'radiography',
+  [`${SYSTEM.snomed}|5880005`]: 'physical examination',
+  [`${SYSTEM.snomed}|44056008`]: 'caliper',
+  [`${SYSTEM.loinc}|LP29684-5`]: 'radiology',
+  [`${SYSTEM.dicom}|CT`]: 'computed tomography',
+  [`${SYSTEM.dicom}|MR`]: 'magnetic resonance imaging',
+  [`${SYSTEM.dicom}|PT`]: 'positron emission tomography',
+  [`${SYSTEM.dicom}|US`]: 'ultrasonography',
+};
+
+/** Methods that measure a specimen, not the patient: such sizes are listed as not used (mCODE TumorSizeMethodVS). */
+export const SPECIMEN_METHODS: Record<string, string> = {
+  [`${SYSTEM.snomed}|787377000`]: 'gross examination of a tissue specimen',
+  [`${SYSTEM.snomed}|104157003`]: 'light microscopy',
+  [`${SYSTEM.snomed}|168455000`]: 'gross pathology',
+};
+
 /** Non-target lesion status values (DICOM, plus our "increased"). */
 export const NON_TARGET_VALUE = {
   absent: { system: SYSTEM.dicom, code: '112045' },

@@ -205,7 +205,7 @@ export function inOneUnit(
     values: values.filter((v) => !odd.includes(v)),
     issues: odd.map((v) => ({
       code: 'unit-not-comparable',
-      text: `A ${name} result in ${v.unit ?? 'no unit'} is not in the unit of the series (${latest?.unit ?? 'no unit'}); it was not used.`,
+      text: `${name}: a result in ${v.unit ?? 'no unit'} is not in the unit of the series (${latest?.unit ?? 'no unit'}); it was not used.`,
       source: v.source,
     })),
   };
