@@ -105,7 +105,7 @@ export const NON_TARGET_VALUE = {
 /** Target-lesion category responses (DICOM CID 6144) where a code exists. */
 export const DICOM_TARGET_RESPONSE = { CR: '112040', PR: '112041', PD: '112042', SD: '112043' } as const;
 /** Non-target category responses (DICOM CID 6144). */
-export const DICOM_NON_TARGET_RESPONSE = { CR: '112045', 'non-CR/non-PD': '112046', PD: '112047' } as const;
+export const DICOM_NON_TARGET_RESPONSE = { CR: '112045', 'non-CR-non-PD': '112046', PD: '112047' } as const;
 
 /** Output codes, all in IRECIST_SYSTEM. */
 export const TIMEPOINT_RESPONSES = ['iCR', 'iPR', 'iSD', 'iNN', 'iUPD', 'iCPD', 'NE'] as const;
@@ -146,7 +146,8 @@ export const RADIOLOGY_CATEGORY = { system: SYSTEM.loinc, code: 'LP29684-5', dis
 
 /**
  * Per-category responses (target, non-target, new lesions) in IRECIST_SYSTEM; written beside the DICOM code
- * where one exists. `none` = the category does not apply (no such lesions).
+ * where one exists. `none` = the category does not apply (no such lesions). `increased` = a non-target increase short
+ * of unequivocal progression (rules.md: shown as an increase, never as non-CR/non-PD).
  */
-export const CATEGORY_RESPONSES = ['CR', 'PR', 'SD', 'PD', 'non-CR-non-PD', 'NE', 'none'] as const;
+export const CATEGORY_RESPONSES = ['CR', 'PR', 'SD', 'PD', 'non-CR-non-PD', 'increased', 'NE', 'none'] as const;
 export const categoryResponseCode = (r: (typeof CATEGORY_RESPONSES)[number]): string => `category-${r}`;

@@ -156,6 +156,19 @@ export function ctdna(id: string, date: string, value: number, unit = '%'): Obse
   };
 }
 
+/** An ECOG performance status (LOINC 89247-1) as an integer grade. */
+export function ecog(id: string, date: string, grade: number): Observation {
+  return {
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    code: { coding: [{ ...INPUT.ecog }] },
+    subject: { reference: PATIENT_REF },
+    effectiveDateTime: date,
+    valueInteger: grade,
+  };
+}
+
 /** A tumour-marker (or LDH) result: `loinc` from codes.ts TUMOR_MARKERS; `quantity` as the lab sent it. */
 export function marker(id: string, date: string, loinc: string, quantity: Quantity): Observation {
   return {
