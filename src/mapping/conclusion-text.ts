@@ -94,7 +94,7 @@ function whatHappened(a: Assessment, tp: TimepointAssessment, names: LesionNamer
   switch (tp.response) {
     case 'iUPD':
       if (s.triggers) {
-        return `RECIST 1.1 progression in ${s.triggers.map((c) => CATEGORY_NAME[c]).join(', ')}: unconfirmed progression (iUPD). Under iRECIST a later scan confirms or resets it.`;
+        return `RECIST 1.1 progression in ${s.triggers.map((c) => CATEGORY_NAME[c]).join(', ')}: unconfirmed progression (iUPD).`;
       }
       return s.early
         ? `This scan came ${s.daysSinceUpd} days after the unconfirmed progression of ${since}, before the ${a.profile.minConfirmationDays}-day minimum: it cannot confirm it (except by a further new lesion) nor show that it has resolved.`
@@ -183,7 +183,7 @@ export function conclusionText(assessment: Assessment, tp: TimepointAssessment):
     hyperprogressionText(tp),
     patternText(tp, names),
     nextStepText(assessment, tp),
-    evidenceText(tp),
+    evidenceText(tp, drugWords(assessment.drugs)),
   ].map((l) => printable(l, MAX_LINE));
   const issues = issuesFor(assessment, tp);
   if (issues.length > 0)

@@ -6,8 +6,8 @@
 import type { TimepointAssessment } from '../domain/assess.ts';
 import { formatLab } from '../domain/evidence.ts';
 
-/** "Evidence: ..." or '' when there is none. */
-export function evidenceText(tp: TimepointAssessment): string {
+/** "Evidence: ..." or '' when there is none; `drugs` names the treatment for the timing. */
+export function evidenceText(tp: TimepointAssessment, drugs: string): string {
   const open = tp.status === 'possible-pseudoprogression';
   const parts: string[] = [];
   if (tp.ctdna.values.length > 0) parts.push(open ? tp.ctdna.text : tp.ctdna.facts);
@@ -22,7 +22,7 @@ export function evidenceText(tp: TimepointAssessment): string {
     parts.push(`${m.name} ${m.direction === 'single' ? 'one result' : m.direction}${span}`);
   }
   if (open && tp.earlyProgression) {
-    parts.push('the progression came within 12 weeks of starting immunotherapy, when pseudoprogression is most common');
+    parts.push(`the progression came within 12 weeks of starting ${drugs}, when pseudoprogression is most common`);
   }
   return parts.length > 0 ? `Evidence: ${parts.join('; ')}.` : '';
 }

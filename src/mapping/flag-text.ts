@@ -11,10 +11,11 @@ import { MAX_LINE, printable } from './printable.ts';
 
 /** The Flag text for the latest timepoint, whose status began on `since`. */
 export function flagText(a: Assessment, tp: TimepointAssessment, since: string): string {
-  const criteria = a.profile.species === 'dog' ? 'iRECIST, canine profile' : 'iRECIST';
-  const lines = [
-    `${STATUS_DISPLAY[tp.status]} since ${since} (${criteria}, ${a.profile.minConfirmationDays}-${a.profile.maxConfirmationDays} day confirmation window).`,
-  ];
+  const criteria =
+    a.profile.species === 'dog'
+      ? `iRECIST, canine profile with its ${a.profile.minConfirmationDays}-${a.profile.maxConfirmationDays} day confirmation window`
+      : 'iRECIST, human criteria';
+  const lines = [`${STATUS_DISPLAY[tp.status]} since ${since} (${criteria}).`];
   const h = tp.hyperprogression;
   if (h?.hyperprogression) {
     lines.push(

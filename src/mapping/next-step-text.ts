@@ -36,7 +36,7 @@ export function nextStepText(a: Assessment, tp: TimepointAssessment): string {
       const missing = s.missing.length > 0 ? `, measuring ${s.missing.join(', ')}` : '';
       const stability = tp.ecog.baseline
         ? `The patient is ${tp.ecog.text}. iRECIST supports continuing treatment until then while the patient stays clinically stable.`
-        : 'iRECIST supports continuing treatment until then only if the patient is clinically stable (no ECOG performance status is recorded).';
+        : 'iRECIST supports continuing treatment until then only if the patient is clinically stable (no performance status is recorded).';
       return `Next step: ${what}${missing}. ${stability}`;
     }
     case 'complete-assessment':

@@ -192,7 +192,7 @@ describe('one next step per timepoint, the same in the report and the Flag', () 
       'Criteria: iRECIST with the canine profile (confirmation scan 21-28 days after an unconfirmed progression, the 3-4 week recheck of veterinary practice).',
     );
     expect(r.flag).toMatch(
-      /^Possible pseudoprogression since \S+ \(iRECIST, canine profile, 21-28 day confirmation window\)\./,
+      /^Possible pseudoprogression since \S+ \(iRECIST, canine profile with its 21-28 day confirmation window\)\./,
     );
     expect(lineOf(r.last, 'Next step:')).toContain(`between ${d(42)} and ${d(49)} (21-28 days after`);
   });
