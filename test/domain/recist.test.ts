@@ -259,11 +259,12 @@ describe('evaluateNonTargets', () => {
     expect(run({ A: 'absent', B: 'absent', C: 'absent' }, { A: 30 }).response).toBe('CR');
   });
 
-  // rules.md: "Non-target: ... any unequivocal progression = PD". `increased` ("further increase since the
-  // previous assessment") is, per the iCPD bullet, an increase "unequivocal or not". The engine counts it as
-  // non-target PD even when no non-target iUPD is pending. Judgement call, reported to the lead.
-  it('`increased` alone (no prior unequivocal progression) is not RECIST 1.1 non-target PD', () => {
-    expect(run({ A: 'increased', B: 'present', C: 'present' }).response).toBe('non-CR-non-PD');
+  // rules.md, "Non-target": `increased` (a further increase since the previous assessment) is not RECIST 1.1
+  // progression by itself. The category stays non-PD and lists the increase; it confirms an iUPD in which non-target
+  // disease took part, or a non-target progression already seen (irecist.ts), and reports show it as an increase.
+  it('`increased` alone (no prior unequivocal progression) is not RECIST 1.1 non-target PD; it is listed', () => {
+    const e = run({ A: 'increased', B: 'present', C: 'present' });
+    expect([e.response, e.increased]).toEqual(['non-CR-non-PD', ['A']]);
   });
 });
 
