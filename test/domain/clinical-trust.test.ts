@@ -6,27 +6,14 @@
  * Timelines: one dose and the baseline scan on 2026-01-05, then scans `step` days apart (default 42). Sizes in mm.
  */
 import { describe, expect, it } from 'vitest';
-import type { TimepointResponse } from '../../src/domain/types.ts';
-import { assess, type LesionSpec, type ScanSpec, series } from './builders.ts';
+import { assess, type LesionSpec, type ResponseRow, rowResponses, type ScanSpec, series } from './builders.ts';
 
 type Sizes = ScanSpec['sizes'];
-type Q = ScanSpec['qualitative'];
 const sod = (total: number, extra: Sizes = {}): Sizes => ({ L1: total - 50, L2: 50, ...extra });
 const node = { N1: { nodal: true, role: 'target' } } satisfies Record<string, LesionSpec>;
 
-interface Row {
-  name: string;
-  sizes: Sizes[];
-  qualitative?: (Q | undefined)[];
-  step?: number | number[];
-  lesions?: Record<string, LesionSpec>;
-  expected: TimepointResponse[];
-}
-
-const run = (r: Row) =>
-  assess(
-    series(r.sizes, { step: r.step ?? 42, qualitative: r.qualitative ?? [], lesions: r.lesions ?? {} }),
-  ).timepoints.map((t) => t.response);
+type Row = ResponseRow;
+const run = rowResponses;
 
 describe('issue #8 section 1: the engine paths that were wrong', () => {
   it.each<Row>([

@@ -11,34 +11,16 @@ import { INITIAL_STATE, irecistStep } from '../../src/domain/irecist.ts';
 import type { NewLesionEvaluation } from '../../src/domain/new-lesions.ts';
 import type { NonTargetEvaluation, TargetEvaluation } from '../../src/domain/recist.ts';
 import type { QualitativeState, TimepointResponse } from '../../src/domain/types.ts';
-import { assess, type LesionSpec, responses, type ScanSpec, series } from './builders.ts';
+import { assess, type ResponseRow, responses, rowResponses, type ScanSpec, series } from './builders.ts';
 
 type Sizes = ScanSpec['sizes'];
-type Q = ScanSpec['qualitative'];
 const BASE: Sizes = { L1: 50, L2: 50 };
 /** SOD 120: +20%, +20 mm -> target PD. */
 const UPD: Sizes = { L1: 70, L2: 50 };
 const sod = (total: number): Sizes => ({ L1: total - 50, L2: 50 });
 
-interface Row {
-  name: string;
-  sizes: Sizes[];
-  qualitative?: (Q | undefined)[];
-  step?: number | number[];
-  lesions?: Record<string, LesionSpec>;
-  species?: 'human' | 'dog';
-  expected: TimepointResponse[];
-}
-
-const run = (r: Row) =>
-  responses(
-    series(r.sizes, {
-      step: r.step ?? 42,
-      qualitative: r.qualitative ?? [],
-      lesions: r.lesions ?? {},
-      species: r.species ?? 'human',
-    }),
-  );
+type Row = ResponseRow;
+const run = rowResponses;
 
 describe('iUPD: RECIST 1.1 PD in any category, with the reference recorded', () => {
   it('target PD: triggers [target], reference SOD 120 mm', () => {

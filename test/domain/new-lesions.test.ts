@@ -92,14 +92,19 @@ describe('classifyNewLesions: NLT (measurable at first sight, max 5, 2 per organ
 });
 
 describe('evaluateNewLesions', () => {
-  it('count, present, NLT sum (a missing NLT keeps its last size), NLNT sizes and progression', () => {
+  /** Four new lesions over three scans: NLT A and B, NLNT C and D; B gone at the last scan, D not reported there. */
+  const evaluateFourNewLesions = () => {
     const { classes, built } = setup({ A: {}, B: {}, C: {}, D: {} }, [
       { date: '2026-02-16', sizes: { A: 12, B: 20, C: 8 } },
       { date: '2026-03-30', sizes: { A: 14, C: 9 }, qualitative: { D: 'unequivocal-progression' } },
       { date: '2026-05-11', sizes: { A: 'tstm', B: 0 }, qualitative: { C: 'increased' } },
     ]);
     const last = new Map<string, Tenths>();
-    const e = built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
+    return built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
+  };
+
+  it('count, present, NLT sum (a missing NLT keeps its last size), NLNT sizes and progression', () => {
+    const e = evaluateFourNewLesions();
     expect(e.map((x) => [x.count, x.present, x.nltSum, [...x.nlntSizes], x.nlntProgressing, x.nlntIncreased])).toEqual([
       [3, ['B', 'A', 'C'], 320, [['C', 80]], [], []],
       [4, ['A', 'C', 'D'], 340, [['C', 90]], ['D'], []],
@@ -108,13 +113,7 @@ describe('evaluateNewLesions', () => {
   });
 
   it('a new lesion the scan does not report is unreported, never gone; gone only when reported absent or 0 mm', () => {
-    const { classes, built } = setup({ A: {}, B: {}, C: {}, D: {} }, [
-      { date: '2026-02-16', sizes: { A: 12, B: 20, C: 8 } },
-      { date: '2026-03-30', sizes: { A: 14, C: 9 }, qualitative: { D: 'unequivocal-progression' } },
-      { date: '2026-05-11', sizes: { A: 'tstm', B: 0 }, qualitative: { C: 'increased' } },
-    ]);
-    const last = new Map<string, Tenths>();
-    const e = built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
+    const e = evaluateFourNewLesions();
     expect(e.map((x) => [x.appeared, x.unreported, x.gone, x.nltIds, [...x.nltSizes]])).toEqual([
       // NLT are listed largest first, as picked.
       [
