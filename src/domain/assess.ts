@@ -32,7 +32,7 @@ export interface Assessment {
   patientId: string;
   profile: CriteriaProfile;
   treatmentStart?: IsoDate;
-  /** The immunotherapy drugs given, by generic name, in order of first administration. */
+  /** The immunotherapy drugs given, by generic name, in order of first administration (then name). */
   drugs: string[];
   baseline?: Scan;
   preBaseline?: Scan;
@@ -205,7 +205,14 @@ export function assessPatient(record: PatientRecord): Assessment {
     patientId: record.patientId,
     profile,
     treatmentStart: timeline.treatmentStart,
-    drugs: [...new Set([...record.doses].sort((a, b) => a.date.localeCompare(b.date)).map((d) => d.drug))],
+    // By first administration, then name: the same for any order of the input.
+    drugs: [
+      ...new Set(
+        [...record.doses]
+          .sort((a, b) => a.date.localeCompare(b.date) || a.drug.localeCompare(b.drug))
+          .map((d) => d.drug),
+      ),
+    ],
     baseline: timeline.baseline,
     preBaseline: timeline.preBaseline,
     roles,

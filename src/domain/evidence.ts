@@ -22,8 +22,12 @@ export interface CtdnaEvidence {
 
 const TWELVE_WEEKS = 84;
 const withSignal = (facts: string, signal: string) => ({ facts, text: `${facts}: ${signal}` });
-/** ISO dates compare as strings; a plain comparison is much cheaper than localeCompare on long histories. */
-const byDate = (a: LabValue, b: LabValue): number => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
+/**
+ * ISO dates compare as strings; a plain comparison is much cheaper than localeCompare on long histories. Ties by
+ * source, so the order of the input never matters.
+ */
+const byDate = (a: LabValue, b: LabValue): number =>
+  a.date < b.date ? -1 : a.date > b.date ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0;
 const undetectable = (v: LabValue): boolean => v.detected === false || v.value === 0;
 
 /**

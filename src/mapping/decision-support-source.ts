@@ -57,6 +57,11 @@ export function computedResultStatement(): string {
   return `Produced automatically by ${S.name} ${S.version} from the listed measurements; not reviewed by a radiologist.`;
 }
 
+/** The source attributes in one sentence, for the Flag (the full list is in the linked report). */
+export function flagSourceLine(): string {
+  return `Sources: iRECIST (Seymour et al. 2017), RECIST 1.1 (Eisenhauer et al. 2009), hyperprogression (Champiat et al. 2017); ${S.name} ${S.version}, released ${S.releaseDate}; no demographic or social data used; details in the linked report.`;
+}
+
 /** Short source line (e.g. a CDS Hooks card's source label). */
 export function sourceLabel(): string {
   return `${S.name} ${S.version}: iRECIST (Seymour et al. 2017), RECIST 1.1 (Eisenhauer et al. 2009), hyperprogression (Champiat et al. 2017)`;

@@ -4,7 +4,7 @@
  */
 import type { Assessment, TimepointAssessment } from '../domain/assess.ts';
 import { drugWords } from './conclusion-text.ts';
-import { computedResultStatement } from './decision-support-source.ts';
+import { computedResultStatement, flagSourceLine } from './decision-support-source.ts';
 import { STATUS_DISPLAY } from './displays.ts';
 import { nextStepText } from './next-step-text.ts';
 import { MAX_LINE, printable } from './printable.ts';
@@ -32,6 +32,6 @@ export function flagText(a: Assessment, tp: TimepointAssessment, since: string):
   }
   if (tp.status === 'pseudoprogression')
     lines.push('An unconfirmed progression was followed by shrinkage or stability.');
-  lines.push(computedResultStatement());
+  lines.push(computedResultStatement(), flagSourceLine());
   return lines.map((l) => printable(l, MAX_LINE)).join(' ');
 }

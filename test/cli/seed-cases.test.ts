@@ -62,7 +62,7 @@ describe('read as a clinician would', () => {
       'ctDNA fell 12.8-fold within 12 weeks of start (2026-01-05 3.2%, 2026-03-09 0.25%): supports pseudoprogression',
     );
     expect(reports[0]!.conclusion).toContain('LDH falling (5 ukat/L on 2026-01-05 to 3.5 ukat/L on 2026-03-09)');
-    expect(reports[0]!.conclusion).toContain('day 56 of nivolumab and ipilimumab (started 2026-01-12)');
+    expect(reports[0]!.conclusion).toContain('day 56 of ipilimumab and nivolumab (started 2026-01-12)');
     expect(reports[1]!.conclusion).not.toContain('supports');
   });
 

@@ -318,9 +318,12 @@ describe('a computed result, and where it comes from', () => {
   const statement =
     'Produced automatically by irecist-adapter 0.1.0 from the listed measurements; not reviewed by a radiologist.';
 
-  it('every report and the Flag say so', () => {
+  it('every report and the Flag say so; the Flag names its sources', () => {
     for (const report of r.reports) expect(report.conclusion).toContain(statement);
     expect(r.flag).toContain(statement);
+    expect(r.flag).toContain(
+      'Sources: iRECIST (Seymour et al. 2017), RECIST 1.1 (Eisenhauer et al. 2009), hyperprogression (Champiat et al. 2017); irecist-adapter 0.1.0, released 2026-12-02; no demographic or social data used; details in the linked report.',
+    );
   });
 
   it('the rendered report lists the decision-support source attributes', () => {
