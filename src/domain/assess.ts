@@ -139,7 +139,6 @@ export function assessPatient(record: PatientRecord): Assessment {
     responses: [],
     scanDates: [],
   };
-  const lastNltSizes = new Map<string, Tenths>();
   const timepoints = timeline.timepoints.map((scan, index): TimepointAssessment => {
     const target: TargetEvaluation =
       baselineSod === undefined && roles.targets.length > 0
@@ -152,7 +151,7 @@ export function assessPatient(record: PatientRecord): Assessment {
           }
         : evaluateTargets(roles.targets, scan, targetContext(walk.carry), profile);
     const nonTarget = evaluateNonTargets(roles.nonTargets, scan, profile);
-    const newLesions = evaluateNewLesions(newClasses, scan, lastNltSizes, profile);
+    const newLesions = evaluateNewLesions(newClasses, scan, profile);
     const findings = { date: scan.date, target, nonTarget, newLesions };
     const step = irecistStep(walk.state, findings, profile);
     walk.hyperprogression = hyperprogressionNow(

@@ -151,7 +151,7 @@ function referenceOf(f: CategoryFindings, triggers: ProgressionCategory[]): UpdR
     triggers,
     sod: f.target.sod ?? (f.target.response === 'PD' ? f.target.measuredSum : undefined),
     targetSizes: f.target.sizes,
-    nltSum: f.newLesions.nltSum,
+    nltSum: total(f.newLesions.nltSizes),
     nltSizes: f.newLesions.nltSizes,
     newCount: f.newLesions.count,
     ntProgressing: f.nonTarget.progressing,
@@ -161,20 +161,18 @@ function referenceOf(f: CategoryFindings, triggers: ProgressionCategory[]): UpdR
 }
 
 /**
- * The target sum now over the lesions that made up the iUPD sum, or undefined when one of them is not measured.
- * With every target measured at both timepoints this is simply the SOD; when the iUPD rested on the measured
- * targets alone, a target measured again later must not count as growth.
+ * The sum now over the lesions that made up a sum at the iUPD (like with like), counting only those measured now.
+ * A lesion not reported now adds nothing, so when this alone reaches the iUPD sum + 5 mm the true sum certainly does
+ * (the measured lesions alone already meet it, as RECIST 1.1 reads PD); a lesion measured later that was not in the
+ * iUPD sum never counts as growth.
  */
-function comparableTargetSum(p: UpdReference, t: TargetEvaluation): Tenths | undefined {
-  if (p.sod === undefined) return undefined;
+function measuredOver(reference: ReadonlyMap<string, Tenths>, now: ReadonlyMap<string, Tenths>): Tenths {
   let total = 0;
-  for (const id of p.targetSizes.keys()) {
-    const size = t.sizes.get(id);
-    if (size === undefined) return undefined;
-    total += size;
-  }
+  for (const id of reference.keys()) total += now.get(id) ?? 0;
   return total;
 }
+
+const total = (sizes: ReadonlyMap<string, Tenths>): Tenths => [...sizes.values()].reduce((a, b) => a + b, 0);
 
 /** Change of a sum over the lesions measured both in `then` and `now` (undefined when none is). */
 function changeOverCommon(then: Map<string, Tenths>, now: Map<string, Tenths>): Tenths | undefined {
@@ -201,9 +199,12 @@ function confirmationReasons(p: UpdReference, since: SinceUpd | undefined, f: Ca
   if (nl.count > p.newCount) reasons.push(`${nl.count - p.newCount} additional new lesion(s) since iUPD`);
   if (early) return reasons;
   const took = participants(p, since);
-  const sod = comparableTargetSum(p, f.target);
-  if (p.triggers.includes('target') && sod !== undefined && p.sod !== undefined && sod - p.sod >= 50) {
-    reasons.push(`sum of diameters ${formatMm(sod)}, ${formatMm(sod - p.sod)} above the iUPD sum (${formatMm(p.sod)})`);
+  const sod = measuredOver(p.targetSizes, f.target.sizes);
+  if (p.triggers.includes('target') && p.sod !== undefined && sod - p.sod >= 50) {
+    const over = f.target.missing.length > 0 ? ' (the measured targets alone)' : '';
+    reasons.push(
+      `sum of diameters ${formatMm(sod)}${over}, ${formatMm(sod - p.sod)} above the iUPD sum (${formatMm(p.sod)})`,
+    );
   }
   const newlyProgressing = f.nonTarget.progressing.filter((id) => !p.ntProgressing.includes(id));
   if (took.has('non-target') && f.nonTarget.increased.length > 0) {
@@ -215,8 +216,8 @@ function confirmationReasons(p: UpdReference, since: SinceUpd | undefined, f: Ca
         : `unequivocal non-target progression newly met (${newlyProgressing.join(', ')})`,
     );
   }
-  const nltGrowth = changeOverCommon(p.nltSizes, nl.nltSizes);
-  if (nltGrowth !== undefined && nltGrowth >= 50) {
+  const nltGrowth = measuredOver(p.nltSizes, nl.nltSizes) - total(p.nltSizes);
+  if (p.nltSizes.size > 0 && nltGrowth >= 50) {
     reasons.push(`new-lesion target sum ${formatMm(nltGrowth)} above its value at the iUPD`);
   }
   const nlntGrew =
@@ -337,7 +338,19 @@ function pendingStep(
     };
   }
   const verdicts = categoryVerdicts(p, state.since, f);
+  // A category known to be still in progression makes the timepoint iUPD (scenario F) whatever else cannot be seen,
+  // as any PD is PD in RECIST 1.1; NE only when none is and one cannot be evaluated (iRECIST Table 3, sequence 8).
   const notEvaluable = verdicts.flatMap((v) => (v.kind === 'not-evaluable' ? [v.why] : []));
+  if (verdicts.some((v) => v.kind === 'still')) {
+    return {
+      ...base,
+      response: 'iUPD',
+      state: kept,
+      notes: [
+        `no further increase, but the progression found on ${p.date} persists: still unconfirmed progression (EORTC scenario F)${notEvaluable.length > 0 ? `; not evaluable here: ${notEvaluable.join('; ')}` : ''}`,
+      ],
+    };
+  }
   if (notEvaluable.length > 0) {
     return {
       ...base,
@@ -345,16 +358,6 @@ function pendingStep(
       state: kept,
       notEvaluable,
       notes: [`not evaluable (${notEvaluable.join('; ')}): the iUPD of ${p.date} still awaits confirmation`],
-    };
-  }
-  if (verdicts.some((v) => v.kind === 'still')) {
-    return {
-      ...base,
-      response: 'iUPD',
-      state: kept,
-      notes: [
-        `no further increase, but the progression found on ${p.date} persists: still unconfirmed progression (EORTC scenario F)`,
-      ],
     };
   }
   const response = immuneOverall(f);

@@ -60,8 +60,11 @@ export interface NewLesionEvaluation {
   appeared: string[];
   /** The new-lesion targets (NLT) seen up to and including this scan. */
   nltIds: string[];
-  /** Sum of NLT sizes at this scan, for display (a NLT not measured counts its last known size). */
-  nltSum: Tenths;
+  /**
+   * Sum of NLT sizes at this scan; undefined when a NLT seen before is not reported here (its size is not known, and
+   * an assumed size must not be shown as a measurement).
+   */
+  nltSum?: Tenths;
   /** NLT sizes measured at this scan (0 when reported gone): what decisions compare, like with like. */
   nltSizes: Map<string, Tenths>;
   /** NLNT sizes measured at this scan (for "any NLNT increase"). */
@@ -88,7 +91,6 @@ function nltSize(lesion: Lesion, scan: Scan, profile: CriteriaProfile): Tenths |
 export function evaluateNewLesions(
   classes: NewLesionClasses,
   scan: Scan,
-  lastNltSizes: Map<string, Tenths>,
   profile: CriteriaProfile,
 ): NewLesionEvaluation {
   const seen = [...classes.firstSeen].filter(([, date]) => date <= scan.date).map(([id]) => id);
@@ -106,15 +108,13 @@ export function evaluateNewLesions(
   const appeared = seen.filter((id) => classes.firstSeen.get(id) === scan.date);
   const nltIds: string[] = [];
   const nltSizes = new Map<string, Tenths>();
-  let nltSum = 0;
+  let nltSum: Tenths | undefined = 0;
   for (const l of classes.targets) {
     if (!seenSet.has(l.id)) continue;
     nltIds.push(l.id);
     const size = nltSize(l, scan, profile);
     if (size !== undefined) nltSizes.set(l.id, size);
-    const counted = size ?? lastNltSizes.get(l.id) ?? 0;
-    lastNltSizes.set(l.id, counted);
-    nltSum += counted;
+    nltSum = size === undefined || nltSum === undefined ? undefined : nltSum + size;
   }
   const nlntSizes = new Map<string, Tenths>();
   const nlntProgressing: string[] = [];

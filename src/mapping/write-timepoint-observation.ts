@@ -46,7 +46,8 @@ export function timepointObservation(
   if (tp.changeFromNadirPct !== undefined)
     add(OUTPUT.changeFromNadir, { valueQuantity: percent(tp.changeFromNadirPct) });
   add(OUTPUT.newLesionCount, { valueInteger: tp.newLesions.count });
-  if (tp.newLesions.nltSum > 0) add(OUTPUT.newLesionTargetSum, { valueQuantity: mm(tp.newLesions.nltSum) });
+  const { nltSum } = tp.newLesions;
+  if (nltSum !== undefined && nltSum > 0) add(OUTPUT.newLesionTargetSum, { valueQuantity: mm(nltSum) });
   add(OUTPUT.targetResponse, { valueCodeableConcept: categoryConcept(tp.target.response, DICOM_TARGET_RESPONSE) });
   add(OUTPUT.nonTargetResponse, {
     valueCodeableConcept: categoryConcept(nonTargetCategory(tp.nonTarget), DICOM_NON_TARGET_RESPONSE),

@@ -159,10 +159,47 @@ describe('rules.md precise points behind them', () => {
       expected: ['iUPD', 'iUPD', 'iCPD'],
     },
     {
-      name: 'target PD newly met at an early scan and not measurable at the next: NE',
+      name: 'target PD carried from an early scan, not measurable at the next, new lesions unchanged: still iUPD',
       sizes: [sod(100), sod(100, { X1: 12 }), sod(130, { X1: 12 }), { L1: 80, X1: 12 }],
       step: [42, 14, 28],
+      expected: ['iUPD', 'iUPD', 'iUPD'],
+    },
+    {
+      name: 'target PD carried from an early scan and not measurable at the next, new lesion gone: NE',
+      sizes: [sod(100), sod(100, { X1: 12 }), sod(130, { X1: 12 }), { L1: 40, X1: 0 }],
+      step: [42, 14, 28],
       expected: ['iUPD', 'iUPD', 'NE'],
+    },
+    {
+      name: 'a category still in progression makes iUPD even when another that took part cannot be evaluated',
+      sizes: [sod(100), sod(100), sod(130), { L1: 80 }],
+      qualitative: [
+        { NT1: 'present' },
+        { NT1: 'unequivocal-progression' },
+        { NT1: 'present' },
+        { NT1: 'unequivocal-progression' },
+      ],
+      step: [42, 14, 28],
+      expected: ['iUPD', 'iUPD', 'iUPD'],
+    },
+    {
+      name: 'confirmation by the measured targets alone: 51.0 -> 65.7 (iUPD) -> one target unmeasured, the others 70.8',
+      sizes: [
+        { L1: 11.6, L2: 22.3, L3: 17.1 },
+        { L1: 11.6, L2: 31.9, L3: 22.2 },
+        { L2: 51, L3: 19.8 },
+      ],
+      expected: ['iUPD', 'iCPD'],
+    },
+    {
+      name: 'no confirmation from one NLT grown while another NLT is unreported: 20 + 23.3 -> 31.6 + ? is NE',
+      sizes: [{ L1: 18.4 }, { L1: 18.4, X1: 20, X2: 23.3 }, { L1: 18.4, X1: 31.6 }],
+      expected: ['iUPD', 'NE'],
+    },
+    {
+      name: 'confirmation by the measured NLT alone: 20 + 23.3 -> 49 + ? is iCPD',
+      sizes: [{ L1: 18.4 }, { L1: 18.4, X1: 20, X2: 23.3 }, { L1: 18.4, X1: 49 }],
+      expected: ['iUPD', 'iCPD'],
     },
     {
       name: 'increases add up against the iUPD reference (+4 then +2 confirms)',

@@ -99,15 +99,14 @@ describe('evaluateNewLesions', () => {
       { date: '2026-03-30', sizes: { A: 14, C: 9 }, qualitative: { D: 'unequivocal-progression' } },
       { date: '2026-05-11', sizes: { A: 'tstm', B: 0 }, qualitative: { C: 'increased' } },
     ]);
-    const last = new Map<string, Tenths>();
-    return built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
+    return built.map((s) => evaluateNewLesions(classes, s, HUMAN));
   };
 
-  it('count, present, NLT sum (a missing NLT keeps its last size), NLNT sizes and progression', () => {
+  it('count, present, NLT sum (unknown while a NLT is not reported: never an assumed size), NLNT sizes and progression', () => {
     const e = evaluateFourNewLesions();
     expect(e.map((x) => [x.count, x.present, x.nltSum, [...x.nlntSizes], x.nlntProgressing, x.nlntIncreased])).toEqual([
       [3, ['B', 'A', 'C'], 320, [['C', 80]], [], []],
-      [4, ['A', 'C', 'D'], 340, [['C', 90]], ['D'], []],
+      [4, ['A', 'C', 'D'], undefined, [['C', 90]], ['D'], []],
       [4, ['A', 'C'], 50, [], [], ['C']],
     ]);
   });
@@ -145,7 +144,7 @@ describe('evaluateNewLesions', () => {
       { date: '2026-02-16', sizes: {} },
       { date: '2026-03-30', sizes: { A: 12 } },
     ]);
-    expect(evaluateNewLesions(classes, built[0]!, new Map(), HUMAN)).toEqual({
+    expect(evaluateNewLesions(classes, built[0]!, HUMAN)).toEqual({
       count: 0,
       present: [],
       unreported: [],
