@@ -66,6 +66,34 @@ export const TUMOR_MARKERS: Record<string, string> = {
   '2532-0': 'LDH',
 };
 
+/**
+ * Measurement methods (Observation.method) whose sizes count: imaging and clinical examination (rules.md, "RECIST 1.1
+ * per timepoint"). SNOMED CT codes from mCODE's TumorSizeMethodVS and common imaging procedures; DICOM modalities.
+ */
+export const COUNTED_METHODS: Record<string, string> = {
+  [`${SYSTEM.snomed}|77477000`]: 'computed tomography',
+  [`${SYSTEM.snomed}|113091000`]: 'magnetic resonance imaging',
+  [`${SYSTEM.snomed}|82918005`]: 'positron emission tomography',
+  [`${SYSTEM.snomed}|450436003`]: 'PET/CT',
+  [`${SYSTEM.snomed}|16310003`]: 'ultrasonography',
+  [`${SYSTEM.snomed}|363679005`]: 'imaging',
+  [`${SYSTEM.snomed}|363680008`]: 'radiography',
+  [`${SYSTEM.snomed}|5880005`]: 'physical examination',
+  [`${SYSTEM.snomed}|44056008`]: 'caliper',
+  [`${SYSTEM.loinc}|LP29684-5`]: 'radiology',
+  [`${SYSTEM.dicom}|CT`]: 'computed tomography',
+  [`${SYSTEM.dicom}|MR`]: 'magnetic resonance imaging',
+  [`${SYSTEM.dicom}|PT`]: 'positron emission tomography',
+  [`${SYSTEM.dicom}|US`]: 'ultrasonography',
+};
+
+/** Methods that measure a specimen, not the patient: such sizes are listed as not used (mCODE TumorSizeMethodVS). */
+export const SPECIMEN_METHODS: Record<string, string> = {
+  [`${SYSTEM.snomed}|787377000`]: 'gross examination of a tissue specimen',
+  [`${SYSTEM.snomed}|104157003`]: 'light microscopy',
+  [`${SYSTEM.snomed}|168455000`]: 'gross pathology',
+};
+
 /** Non-target lesion status values (DICOM, plus our "increased"). */
 export const NON_TARGET_VALUE = {
   absent: { system: SYSTEM.dicom, code: '112045' },
@@ -77,7 +105,7 @@ export const NON_TARGET_VALUE = {
 /** Target-lesion category responses (DICOM CID 6144) where a code exists. */
 export const DICOM_TARGET_RESPONSE = { CR: '112040', PR: '112041', PD: '112042', SD: '112043' } as const;
 /** Non-target category responses (DICOM CID 6144). */
-export const DICOM_NON_TARGET_RESPONSE = { CR: '112045', 'non-CR/non-PD': '112046', PD: '112047' } as const;
+export const DICOM_NON_TARGET_RESPONSE = { CR: '112045', 'non-CR-non-PD': '112046', PD: '112047' } as const;
 
 /** Output codes, all in IRECIST_SYSTEM. */
 export const TIMEPOINT_RESPONSES = ['iCR', 'iPR', 'iSD', 'iNN', 'iUPD', 'iCPD', 'NE'] as const;
@@ -118,7 +146,8 @@ export const RADIOLOGY_CATEGORY = { system: SYSTEM.loinc, code: 'LP29684-5', dis
 
 /**
  * Per-category responses (target, non-target, new lesions) in IRECIST_SYSTEM; written beside the DICOM code
- * where one exists. `none` = the category does not apply (no such lesions).
+ * where one exists. `none` = the category does not apply (no such lesions). `increased` = a non-target increase short
+ * of unequivocal progression (rules.md: shown as an increase, never as non-CR/non-PD).
  */
-export const CATEGORY_RESPONSES = ['CR', 'PR', 'SD', 'PD', 'non-CR-non-PD', 'NE', 'none'] as const;
+export const CATEGORY_RESPONSES = ['CR', 'PR', 'SD', 'PD', 'non-CR-non-PD', 'increased', 'NE', 'none'] as const;
 export const categoryResponseCode = (r: (typeof CATEGORY_RESPONSES)[number]): string => `category-${r}`;

@@ -70,8 +70,8 @@ export interface TimepointSummary {
     targetMm?: number;
     /** Over the targets that were measured. */
     measuredTargetMm: number;
-    /** New measurable lesions (iRECIST new-lesion target sum). */
-    newLesionTargetMm: number;
+    /** New measurable lesions (iRECIST new-lesion target sum); absent when one of them was not reported. */
+    newLesionTargetMm?: number;
   };
   /** The baseline and the nadir the response was judged against. */
   reference: {
@@ -146,7 +146,7 @@ function timepointSummary(t: DomainTimepoint): TimepointSummary {
     sums: defined({
       targetMm: optionalMm(t.target.sod),
       measuredTargetMm: mm(t.target.measuredSum),
-      newLesionTargetMm: mm(t.newLesions.nltSum),
+      newLesionTargetMm: optionalMm(t.newLesions.nltSum),
     }),
     reference: defined({
       baselineMm: optionalMm(t.baselineSod),

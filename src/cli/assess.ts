@@ -3,8 +3,10 @@
  * (contract section 3). Bad input: exit 2, an OperationOutcome on stdout, a one-line reason on stderr.
  */
 import { readFile } from 'node:fs/promises';
+import type { Assessment } from '../domain/assess.ts';
 import { parseJsonSafely } from '../fhir-model/json.ts';
 import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
+import { MAX_ISSUE_TEXT, printable } from '../mapping/printable.ts';
 import { timelineTable } from '../mapping/timeline-table.ts';
 import { assessBundle } from '../pipeline/assess-resources.ts';
 import { commandError, issueText } from './report-error.ts';
@@ -29,6 +31,18 @@ async function readInput(file: string | undefined): Promise<string> {
   return buffer.toString('utf8');
 }
 
+/**
+ * Every data-quality note, one line each, whether or not any report was written (a baseline only, or one unusable
+ * measurement, still says what was not used).
+ */
+function qualityNotes(a: Assessment): string[] {
+  const issues = [...a.issues, ...a.timepoints.flatMap((t) => t.issues)];
+  return issues.map(
+    (i) =>
+      `note: ${printable(`${i.date ? `${i.date}: ` : ''}${i.text}${i.source ? ` [${i.source}]` : ''}`, MAX_ISSUE_TEXT)}\n`,
+  );
+}
+
 export async function runAssess(args: string[], io: CliIo): Promise<number> {
   try {
     const text = await readInput(args[0]);
@@ -36,9 +50,8 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
     io.stdout(`${JSON.stringify(result.transaction, null, 2)}\n`);
     const a = result.assessment;
     const header = `Patient/${a.patientId} (${a.profile.species})${a.treatmentStart ? `, immunotherapy from ${a.treatmentStart}` : ''}`;
-    const issues = a.issues.length + a.timepoints.reduce((n, t) => n + t.issues.length, 0);
     io.stderr(
-      `${header}\n${timelineTable(a)}\n${issues > 0 ? `${issues} data-quality note(s); see the report conclusions.\n` : ''}${result.notes.map((n) => `${n}\n`).join('')}`,
+      `${header}\n${timelineTable(a)}\n${qualityNotes(a).join('')}${result.notes.map((n) => `${n}\n`).join('')}`,
     );
     return 0;
   } catch (err) {

@@ -1,37 +1,24 @@
 /**
- * Assesses one patient's whole history: timeline -> roles -> per-timepoint RECIST 1.1 categories ->
- * iRECIST step -> status, with growth-rate and supporting evidence. Pure and deterministic: the same record
- * always gives the same assessment, whatever the order of its lesions, scans or measurements.
+ * Assesses one patient's whole history: timeline -> roles -> per timepoint the RECIST 1.1 categories, the iRECIST
+ * step (irecist.ts) and the RECIST carry-forward step (recist-carry-forward.ts) -> status, evidence and the one next
+ * step. Pure and deterministic: the same record always gives the same assessment, whatever the order of its lesions,
+ * scans or measurements.
  */
 import { type CriteriaProfile, criteriaFor } from './criteria-profile.ts';
-import { addDays, daysBetween } from './dates.ts';
-import {
-  type CtdnaEvidence,
-  ctdnaEvidence,
-  type EcogEvidence,
-  ecogEvidence,
-  isEarlyProgression,
-  type MarkerTrend,
-  markerTrends,
-} from './evidence.ts';
-import { assessHyperprogression, type HyperprogressionAssessment } from './growth-rate.ts';
-import { isOligoprogression, progressingLesions, type Resistance, resistanceAt } from './interpretation.ts';
+import { inOneUnit } from './evidence.ts';
+import { type HyperprogressionAssessment, hyperprogressionAtFirstScan } from './growth-rate.ts';
 import { INITIAL_STATE, type IrecistState, type IrecistStep, irecistStep } from './irecist.ts';
 import { assignRoles, type LesionRoles } from './lesion-roles.ts';
-import { percentChange } from './millimetres.ts';
-import { classifyNewLesions, evaluateNewLesions, type NewLesionEvaluation } from './new-lesions.ts';
-import {
-  evaluateNonTargets,
-  evaluateTargets,
-  type NonTargetEvaluation,
-  type TargetEvaluation,
-  targetSize,
-} from './recist.ts';
-import { type FlagPriority, flagPriority, patientStatus } from './status.ts';
-import { buildTimeline } from './timeline.ts';
+import { classifyNewLesions, evaluateNewLesions } from './new-lesions.ts';
+import { evaluateNonTargets, evaluateTargets, type TargetEvaluation, targetSize } from './recist.ts';
+import { carryForward, initialCarry, type RecistCarry, targetContext } from './recist-carry-forward.ts';
+import { patientStatus } from './status.ts';
+import { buildTimeline, type Timeline } from './timeline.ts';
+import { type TimepointAssessment, timepointAssessment, timepointIssues } from './timepoint-assessment.ts';
 import type {
   DataQualityIssue,
   IsoDate,
+  Lesion,
   PatientRecord,
   PatientStatus,
   Scan,
@@ -39,42 +26,14 @@ import type {
   TimepointResponse,
 } from './types.ts';
 
-export interface TimepointAssessment {
-  scan: Scan;
-  index: number;
-  date: IsoDate;
-  daysSinceStart?: number;
-  response: TimepointResponse;
-  status: PatientStatus;
-  flagPriority?: FlagPriority;
-  target: TargetEvaluation;
-  nonTarget: NonTargetEvaluation;
-  newLesions: NewLesionEvaluation;
-  baselineSod?: Tenths;
-  nadirSod?: Tenths;
-  changeFromBaselinePct?: number;
-  changeFromNadirPct?: number;
-  changeFromNadir?: Tenths;
-  step: IrecistStep;
-  /** While an iUPD is pending: the dates within which a confirming scan should be done. */
-  confirmationWindow?: { from: IsoDate; to: IsoDate };
-  /** iUPD within 12 weeks of start (where pseudoprogression is most common). */
-  earlyProgression?: boolean;
-  hyperprogression?: HyperprogressionAssessment;
-  resistance?: Resistance;
-  progressingLesions?: string[];
-  oligoprogression?: boolean;
-  ctdna: CtdnaEvidence;
-  ecog: EcogEvidence;
-  markers: MarkerTrend[];
-  /** Data-quality issues that belong to this timepoint. */
-  issues: DataQualityIssue[];
-}
+export type { TimepointAssessment } from './timepoint-assessment.ts';
 
 export interface Assessment {
   patientId: string;
   profile: CriteriaProfile;
   treatmentStart?: IsoDate;
+  /** The immunotherapy drugs given, by generic name, in order of first administration (then name). */
+  drugs: string[];
   baseline?: Scan;
   preBaseline?: Scan;
   roles: LesionRoles;
@@ -85,33 +44,38 @@ export interface Assessment {
   issues: DataQualityIssue[];
 }
 
-function sodAt(scan: Scan | undefined, roles: LesionRoles, profile: CriteriaProfile): Tenths | undefined {
-  if (!scan || roles.targets.length === 0) return undefined;
-  let total = 0;
+/** A lesion named for a clinician: its id (without a "BodyStructure/" prefix) and, when known, its site. */
+export const lesionName = (l: Lesion | undefined, id: string): string => {
+  const name = id.startsWith('BodyStructure/') ? id.slice('BodyStructure/'.length) : id;
+  return l?.site ? `${name} (${l.site})` : name;
+};
+
+/** Each target's size at a scan (targets without one left out). */
+function targetSizesAt(scan: Scan | undefined, roles: LesionRoles, profile: CriteriaProfile): Map<string, Tenths> {
+  const sizes = new Map<string, Tenths>();
+  if (!scan) return sizes;
   for (const l of roles.targets) {
     const size = targetSize(l, scan, profile);
-    if (size === undefined) return undefined;
-    total += size;
+    if (size !== undefined) sizes.set(l.id, size);
   }
-  return total;
+  return sizes;
 }
 
-/**
- * Assesses every post-baseline timepoint of a patient.
- * @see ../../../shared/design/rules.md
- */
-export function assessPatient(record: PatientRecord): Assessment {
-  const profile = criteriaFor(record.species);
-  const timeline = buildTimeline(record.scans, record.doses, profile);
+/** The SOD at a scan, or undefined when a target was not measured there. */
+function sodOf(sizes: Map<string, Tenths>, roles: LesionRoles): Tenths | undefined {
+  if (roles.targets.length === 0 || sizes.size < roles.targets.length) return undefined;
+  return [...sizes.values()].reduce((a, b) => a + b, 0);
+}
+
+/** Issues about the record as a whole: mapping, timeline, roles, baseline. */
+function recordIssues(record: PatientRecord, timeline: Timeline, roles: LesionRoles, baselineSod?: Tenths) {
   const issues: DataQualityIssue[] = [...record.issues, ...timeline.issues];
-  const roles = assignRoles(record.lesions, timeline.baseline, profile);
   if (roles.inferred) {
     issues.push({
       code: 'roles-inferred',
       text: 'Lesion roles were inferred (no lesion-role extension): measurable baseline lesions became targets, largest first, at most 5 and 2 per organ.',
     });
   }
-  const baselineSod = sodAt(timeline.baseline, roles, profile);
   if (timeline.baseline && roles.targets.length > 0 && baselineSod === undefined) {
     issues.push({
       code: 'baseline-target-unmeasured',
@@ -126,26 +90,56 @@ export function assessPatient(record: PatientRecord): Assessment {
       date: timeline.baseline.date,
     });
   }
+  return issues;
+}
+
+/** rules.md, "Hyperprogression": judged at the first on-treatment iUPD; it stays until a reset. */
+function hyperprogressionNow(
+  previous: HyperprogressionAssessment | undefined,
+  step: IrecistStep,
+  judgeFirst: () => HyperprogressionAssessment,
+  index: number,
+): HyperprogressionAssessment | undefined {
+  if (index === 0 && step.triggers) return judgeFirst();
+  return previous && (step.state.pending || step.state.confirmed) ? previous : undefined;
+}
+
+interface Walk {
+  state: IrecistState;
+  carry: RecistCarry;
+  hyperprogression?: HyperprogressionAssessment;
+  responses: TimepointResponse[];
+  scanDates: IsoDate[];
+}
+
+/**
+ * Assesses every post-baseline timepoint of a patient.
+ * @see ../../../shared/design/rules.md
+ */
+export function assessPatient(record: PatientRecord): Assessment {
+  const profile = criteriaFor(record.species);
+  const timeline = buildTimeline(record.scans, record.doses, profile);
+  const roles = assignRoles(record.lesions, timeline.baseline, profile);
+  const baselineSizes = targetSizesAt(timeline.baseline, roles, profile);
+  const baselineSod = sodOf(baselineSizes, roles);
+  const issues = recordIssues(record, timeline, roles, baselineSod);
+  const ctdna = inOneUnit('ctDNA', record.ctdna);
+  const markerSeries = record.markers.map((m) => ({ name: m.name, ...inOneUnit(m.name, m.values) }));
+  issues.push(...ctdna.issues, ...markerSeries.flatMap((m) => m.issues));
+  const markers = markerSeries.map((m) => ({ name: m.name, values: m.values }));
   const newClasses = classifyNewLesions(roles.newLesions, timeline.timepoints, profile);
+  const byId = new Map(record.lesions.map((l) => [l.id, l] as const));
+  const names = (ids: readonly string[]) => ids.map((id) => lesionName(byId.get(id), id)).join(', ');
+  const preSizes = targetSizesAt(timeline.preBaseline, roles, profile);
+  const preSod = sodOf(preSizes, roles);
 
-  const result: TimepointAssessment[] = [];
-  let state: IrecistState = INITIAL_STATE;
-  let nadir = baselineSod;
-  let nadirScan = timeline.baseline;
-  let previousSod = baselineSod;
-  let partialResponseHeld = false;
-  let afterCompleteResponse = false;
-  let hyperprogressionPending = false;
-  const lastNltSizes = new Map<string, Tenths>();
-  const responses: TimepointResponse[] = [];
-
-  timeline.timepoints.forEach((scan, index) => {
-    const ctx = {
-      baselineSod: baselineSod ?? 0,
-      nadirSod: nadir ?? 0,
-      partialResponseHeld,
-      afterCompleteResponse,
-    };
+  const walk: Walk = {
+    state: INITIAL_STATE,
+    carry: initialCarry(baselineSod, baselineSizes),
+    responses: [],
+    scanDates: [],
+  };
+  const timepoints = timeline.timepoints.map((scan, index): TimepointAssessment => {
     const target: TargetEvaluation =
       baselineSod === undefined && roles.targets.length > 0
         ? {
@@ -155,121 +149,75 @@ export function assessPatient(record: PatientRecord): Assessment {
             sizes: new Map(),
             reason: 'no baseline sum of diameters',
           }
-        : evaluateTargets(roles.targets, scan, ctx, profile);
+        : evaluateTargets(roles.targets, scan, targetContext(walk.carry), profile);
     const nonTarget = evaluateNonTargets(roles.nonTargets, scan, profile);
-    const newLesions = evaluateNewLesions(newClasses, scan, lastNltSizes, profile);
-    const step = irecistStep(state, { date: scan.date, target, nonTarget, newLesions, previousSod }, profile);
-
-    const tpIssues: DataQualityIssue[] = [];
-    if (target.missing.length > 0 && baselineSod !== undefined) {
-      tpIssues.push({
-        code: 'target-not-measured',
-        text: `${target.missing.length} target lesion(s) not measured on ${scan.date}.`,
-        date: scan.date,
-      });
-    }
-    if (step.late && step.response === 'iCPD') {
-      tpIssues.push({
-        code: 'late-confirmation',
-        text: `The confirming scan came ${step.daysSinceUpd} days after iUPD, later than the ${profile.maxConfirmationDays}-day window.`,
-        date: scan.date,
-      });
-    }
-
-    const tp: TimepointAssessment = {
+    const newLesions = evaluateNewLesions(newClasses, scan, profile);
+    const findings = { date: scan.date, target, nonTarget, newLesions };
+    const step = irecistStep(walk.state, findings, profile);
+    walk.hyperprogression = hyperprogressionNow(
+      walk.hyperprogression,
+      step,
+      () =>
+        hyperprogressionAtFirstScan({
+          treatmentStart: timeline.treatmentStart,
+          preBaseline:
+            timeline.preBaseline && preSod !== undefined ? { date: timeline.preBaseline.date, sod: preSod } : undefined,
+          baseline:
+            timeline.baseline && baselineSod !== undefined
+              ? { date: timeline.baseline.date, sod: baselineSod }
+              : undefined,
+          firstOnTreatment: target.sod !== undefined ? { date: scan.date, sod: target.sod } : undefined,
+          progression: true,
+          hasTargets: roles.targets.length > 0,
+        }),
+      index,
+    );
+    const status = patientStatus(step.response, step.state, walk.hyperprogression?.hyperprogression === true);
+    walk.scanDates.push(scan.date);
+    const tp = timepointAssessment({
       scan,
       index,
-      date: scan.date,
-      daysSinceStart: timeline.treatmentStart ? daysBetween(timeline.treatmentStart, scan.date) : undefined,
-      response: step.response,
-      status: 'not-evaluable',
-      target,
-      nonTarget,
-      newLesions,
-      baselineSod,
-      nadirSod: nadir,
-      changeFromBaselinePct:
-        target.sod !== undefined && baselineSod !== undefined ? percentChange(baselineSod, target.sod) : undefined,
-      changeFromNadirPct:
-        target.sod !== undefined && nadir !== undefined ? percentChange(nadir, target.sod) : undefined,
-      changeFromNadir: target.sod !== undefined && nadir !== undefined ? target.sod - nadir : undefined,
+      timeline,
+      profile,
+      roles,
+      newClasses,
+      baselineSizes,
+      carry: walk.carry,
+      findings,
       step,
-      ctdna: ctdnaEvidence(record.ctdna, timeline.treatmentStart, scan.date),
-      ecog: ecogEvidence(record.ecog, timeline.treatmentStart, scan.date),
-      markers: markerTrends(record.markers, scan.date),
-      issues: tpIssues,
-    };
-
-    const pendingUpd = step.state.pending;
-    if (pendingUpd) {
-      tp.confirmationWindow = {
-        from: addDays(pendingUpd.date, profile.minConfirmationDays),
-        to: addDays(pendingUpd.date, profile.maxConfirmationDays),
-      };
-      tp.earlyProgression = isEarlyProgression(timeline.treatmentStart, pendingUpd.date, profile.earlyWindowDays);
-    }
-    if (step.triggers) {
-      hyperprogressionPending = false;
-      if (index === 0 && timeline.treatmentStart && timeline.baseline && baselineSod !== undefined) {
-        const pre = sodAt(timeline.preBaseline, roles, profile);
-        tp.hyperprogression = assessHyperprogression(
-          pre !== undefined && timeline.preBaseline ? { date: timeline.preBaseline.date, sod: pre } : undefined,
-          { date: timeline.baseline.date, sod: baselineSod },
-          target.sod !== undefined ? { date: scan.date, sod: target.sod } : undefined,
-          true,
-        );
-        hyperprogressionPending = tp.hyperprogression.hyperprogression;
-      }
-    }
-    if (step.response === 'iUPD' || step.response === 'iCPD') {
-      const nadirSizes = new Map<string, Tenths>();
-      for (const l of roles.targets) {
-        const s = nadirScan ? targetSize(l, nadirScan, profile) : undefined;
-        if (s !== undefined) nadirSizes.set(l.id, s);
-      }
-      tp.progressingLesions = progressingLesions({
-        targetSizes: target.sizes,
-        targetSizesAtNadir: nadirSizes,
-        nonTargetProgressing: [...nonTarget.progressing, ...nonTarget.increased],
-        newLesionsPresent: newLesions.present,
-      });
-      tp.oligoprogression = isOligoprogression(tp.progressingLesions);
-    }
-    if (step.response === 'iCPD' && !state.confirmed) tp.resistance = resistanceAt(responses);
-
-    state = step.state;
-    if (!state.pending) hyperprogressionPending = false;
-    tp.status = patientStatus(step.response, state, hyperprogressionPending);
-    tp.flagPriority = flagPriority(tp.status);
-
-    // Carry forward what the next timepoint is measured against.
-    if (target.response === 'PD') partialResponseHeld = false;
-    else if (target.response === 'PR') partialResponseHeld = true;
-    // After an overall CR any regrowth is progression; that holds while the iUPD it triggered is pending, so an
-    // unchanged regrown target at the next scan is still progression (scenario F), not a reset.
-    if (step.response === 'iCR') afterCompleteResponse = true;
-    else if (step.response !== 'NE' && !state.pending) afterCompleteResponse = false;
-    if (target.sod !== undefined) {
-      if (nadir === undefined || target.sod < nadir) {
-        nadir = target.sod;
-        nadirScan = scan;
-      }
-      previousSod = target.sod;
-    }
-    responses.push(step.response);
-    result.push(tp);
+      status,
+      hyperprogression: walk.hyperprogression,
+      previousResponses: walk.responses,
+      wasConfirmed: walk.state.confirmed,
+      scanDates: walk.scanDates,
+      evidence: { ctdna: ctdna.values, ecog: record.ecog, markers },
+      issues: timepointIssues(scan, names, findings, step, baselineSod, profile),
+      names,
+    });
+    walk.carry = carryForward(walk.carry, target, newLesions, step.response, step.state.pending !== undefined);
+    walk.state = step.state;
+    walk.responses.push(step.response);
+    return tp;
   });
 
   return {
     patientId: record.patientId,
     profile,
     treatmentStart: timeline.treatmentStart,
+    // By first administration, then name: the same for any order of the input.
+    drugs: [
+      ...new Set(
+        [...record.doses]
+          .sort((a, b) => a.date.localeCompare(b.date) || a.drug.localeCompare(b.drug))
+          .map((d) => d.drug),
+      ),
+    ],
     baseline: timeline.baseline,
     preBaseline: timeline.preBaseline,
     roles,
     baselineSod,
-    timepoints: result,
-    status: result.at(-1)?.status,
+    timepoints,
+    status: timepoints.at(-1)?.status,
     issues,
   };
 }

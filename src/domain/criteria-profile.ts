@@ -24,6 +24,13 @@ export interface CriteriaProfile {
   maxBaselineAgeDays: number;
   /** Window after treatment start in which pseudoprogression is most common. */
   earlyWindowDays: number;
+  /**
+   * The next assessment is due this long after a scan when the patient's own history shows no interval (our choice:
+   * the upper end of RECIST 1.1's usual 6-8 weeks for humans; the canine seed's 3-4 week recheck for dogs).
+   */
+  defaultAssessmentIntervalDays: number;
+  /** How the report names the criteria. */
+  name: string;
 }
 
 const COMMON = {
@@ -37,8 +44,22 @@ const COMMON = {
   earlyWindowDays: 84,
 } as const;
 
-export const HUMAN: CriteriaProfile = { species: 'human', minConfirmationDays: 28, maxConfirmationDays: 56, ...COMMON };
-export const DOG: CriteriaProfile = { species: 'dog', minConfirmationDays: 21, maxConfirmationDays: 28, ...COMMON };
+export const HUMAN: CriteriaProfile = {
+  species: 'human',
+  name: 'iRECIST (human criteria: confirmation scan 28-56 days after an unconfirmed progression)',
+  minConfirmationDays: 28,
+  maxConfirmationDays: 56,
+  defaultAssessmentIntervalDays: 56,
+  ...COMMON,
+};
+export const DOG: CriteriaProfile = {
+  species: 'dog',
+  name: 'iRECIST with the canine profile (confirmation scan 21-28 days after an unconfirmed progression, the 3-4 week recheck of veterinary practice)',
+  minConfirmationDays: 21,
+  maxConfirmationDays: 28,
+  defaultAssessmentIntervalDays: 28,
+  ...COMMON,
+};
 
 export function criteriaFor(species: Species): CriteriaProfile {
   return species === 'dog' ? DOG : HUMAN;

@@ -3,7 +3,7 @@
  * ctDNA (Lee et al., JAMA Oncol 2018), clinical stability by ECOG, tumour-marker trends, timing.
  */
 import { addDays, daysBetween } from './dates.ts';
-import type { IsoDate, LabValue, MarkerSeries } from './types.ts';
+import type { DataQualityIssue, IsoDate, LabValue } from './types.ts';
 
 export type CtdnaSignal = 'supports-pseudoprogression' | 'supports-progression' | 'indeterminate' | 'no-data';
 
@@ -14,12 +14,20 @@ export interface CtdnaEvidence {
   /** Baseline / lowest on-treatment value within 12 weeks, when both are numeric and positive. */
   foldFall?: number;
   values: LabValue[];
+  /** What the values show, without an interpretation (e.g. "ctDNA fell 12.0-fold within 12 weeks of start (...)"). */
+  facts: string;
+  /** The facts with what they support (Lee 2018), e.g. "...: supports pseudoprogression". */
   text: string;
 }
 
 const TWELVE_WEEKS = 84;
-/** ISO dates compare as strings; a plain comparison is much cheaper than localeCompare on long histories. */
-const byDate = (a: LabValue, b: LabValue): number => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
+const withSignal = (facts: string, signal: string) => ({ facts, text: `${facts}: ${signal}` });
+/**
+ * ISO dates compare as strings; a plain comparison is much cheaper than localeCompare on long histories. Ties by
+ * source, so the order of the input never matters.
+ */
+const byDate = (a: LabValue, b: LabValue): number =>
+  a.date < b.date ? -1 : a.date > b.date ? 1 : a.source < b.source ? -1 : a.source > b.source ? 1 : 0;
 const undetectable = (v: LabValue): boolean => v.detected === false || v.value === 0;
 
 /**
@@ -53,7 +61,7 @@ export function ctdnaEvidence(
   asOf: IsoDate,
 ): CtdnaEvidence {
   const upTo = upToDate(values, asOf);
-  if (upTo.length === 0) return { signal: 'no-data', values: [], text: 'no ctDNA results' };
+  if (upTo.length === 0) return { signal: 'no-data', values: [], facts: 'no ctDNA results', text: 'no ctDNA results' };
   const start = treatmentStart ?? upTo[0]!.date;
   const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
   const onTreatment = upTo.filter((v) => v.date > baseline.date);
@@ -68,7 +76,7 @@ export function ctdnaEvidence(
       baseline,
       latest,
       values: upTo,
-      text: `ctDNA undetectable at baseline (${series}): supports pseudoprogression`,
+      ...withSignal(`ctDNA undetectable at baseline (${series})`, 'supports pseudoprogression'),
     };
   }
   // Qualitative results count too: "not detected" within 12 weeks is a fall to undetectable (Lee 2018).
@@ -92,7 +100,10 @@ export function ctdnaEvidence(
       latest,
       foldFall,
       values: upTo,
-      text: `ctDNA fell ${foldFall === undefined || !Number.isFinite(foldFall) ? 'to undetectable' : `${foldFall.toFixed(1)}-fold`} within 12 weeks of start (${series}): supports pseudoprogression`,
+      ...withSignal(
+        `ctDNA fell ${foldFall === undefined || !Number.isFinite(foldFall) ? 'to undetectable' : `${foldFall.toFixed(1)}-fold`} within 12 weeks of start (${series})`,
+        'supports pseudoprogression',
+      ),
     };
   }
   const rising =
@@ -106,7 +117,7 @@ export function ctdnaEvidence(
       latest,
       foldFall,
       values: upTo,
-      text: `ctDNA rising (${series}): supports true progression`,
+      ...withSignal(`ctDNA rising (${series})`, 'supports true progression'),
     };
   }
   return {
@@ -115,7 +126,7 @@ export function ctdnaEvidence(
     latest,
     foldFall,
     values: upTo,
-    text: `ctDNA ${series}: no clear signal`,
+    ...withSignal(`ctDNA ${series}`, 'no clear signal'),
   };
 }
 
@@ -153,7 +164,10 @@ export interface MarkerTrend {
   direction: 'rising' | 'falling' | 'flat' | 'single';
 }
 
-export function markerTrends(series: readonly MarkerSeries[], asOf: IsoDate): MarkerTrend[] {
+export function markerTrends(
+  series: readonly { name: string; values: readonly LabValue[] }[],
+  asOf: IsoDate,
+): MarkerTrend[] {
   return series.flatMap((s) => {
     const upTo = upToDate(s.values, asOf).filter((v) => v.value !== undefined);
     if (upTo.length === 0) return [];
@@ -175,6 +189,30 @@ export function formatLab(v: LabValue): string {
   if (v.value !== undefined) return `${v.value}${v.unit ? (v.unit === '%' ? '%' : ` ${v.unit}`) : ''}`;
   if (v.detected !== undefined) return v.detected ? 'detected' : 'not detected';
   return 'no value';
+}
+
+/**
+ * A series as the evidence may compare it: numeric values in one unit (that of the most recent numeric value).
+ * The mapping converts every series to one unit through UCUM first (src/mapping/harmonise-units.ts); this keeps a
+ * trend or fold change from ever being computed across units, whoever built the record, and lists what it left out.
+ */
+export function inOneUnit(
+  name: string,
+  values: readonly LabValue[],
+): { values: readonly LabValue[]; issues: DataQualityIssue[] } {
+  const numeric = values.filter((v) => v.value !== undefined);
+  const later = (a: LabValue, b: LabValue) => a.date > b.date || (a.date === b.date && a.source > b.source);
+  const latest = numeric.reduce<LabValue | undefined>((a, v) => (a === undefined || later(v, a) ? v : a), undefined);
+  const odd = numeric.filter((v) => v.unit !== latest?.unit);
+  if (odd.length === 0) return { values, issues: [] };
+  return {
+    values: values.filter((v) => !odd.includes(v)),
+    issues: odd.map((v) => ({
+      code: 'unit-not-comparable',
+      text: `${name}: a result in ${v.unit ?? 'no unit'} is not in the unit of the series (${latest?.unit ?? 'no unit'}); it was not used.`,
+      source: v.source,
+    })),
+  };
 }
 
 /** iUPD within 12 weeks of start: where pseudoprogression is most common. */

@@ -52,8 +52,21 @@ export interface NewLesionEvaluation {
   count: number;
   /** New lesions present at this scan. */
   present: string[];
-  /** Sum of NLT sizes at this scan (a NLT not measured counts its last known size). */
-  nltSum: Tenths;
+  /** New lesions seen before that this scan does not report: not assessed, never taken as gone (rules.md, iRECIST). */
+  unreported: string[];
+  /** New lesions reported gone at this scan (status absent, or 0 mm). */
+  gone: string[];
+  /** New lesions first seen at this scan. */
+  appeared: string[];
+  /** The new-lesion targets (NLT) seen up to and including this scan. */
+  nltIds: string[];
+  /**
+   * Sum of NLT sizes at this scan; undefined when a NLT seen before is not reported here (its size is not known, and
+   * an assumed size must not be shown as a measurement).
+   */
+  nltSum?: Tenths;
+  /** NLT sizes measured at this scan (0 when reported gone): what decisions compare, like with like. */
+  nltSizes: Map<string, Tenths>;
   /** NLNT sizes measured at this scan (for "any NLNT increase"). */
   nlntSizes: Map<string, Tenths>;
   /** NLNT reported in unequivocal progression at this scan. */
@@ -62,28 +75,46 @@ export interface NewLesionEvaluation {
   nlntIncreased: string[];
 }
 
+/** The size a new-lesion target counts at a scan: 0 when reported gone, 5 mm when too small to measure. */
+function nltSize(lesion: Lesion, scan: Scan, profile: CriteriaProfile): Tenths | undefined {
+  const m = scan.measurements.find((x) => x.lesionId === lesion.id);
+  if (m?.tooSmallToMeasure) return profile.tooSmallToMeasure;
+  const size = sizeOf(lesion, m);
+  if (size !== undefined) return size;
+  return scan.qualitative.find((x) => x.lesionId === lesion.id)?.state === 'absent' ? 0 : undefined;
+}
+
+/**
+ * The new-lesion category at one scan. A new lesion the scan does not report is `unreported` (not assessed), never
+ * gone: it has disappeared only when reported absent or 0 mm (rules.md, iRECIST, first bullet).
+ */
 export function evaluateNewLesions(
   classes: NewLesionClasses,
   scan: Scan,
-  lastNltSizes: Map<string, Tenths>,
   profile: CriteriaProfile,
 ): NewLesionEvaluation {
   const seen = [...classes.firstSeen].filter(([, date]) => date <= scan.date).map(([id]) => id);
   const seenSet = new Set(seen);
-  const present = [...classes.targets, ...classes.nonTargets]
-    .filter((l) => seenSet.has(l.id) && isPresentAt(l, scan, profile))
-    .map((l) => l.id);
-  let nltSum = 0;
+  const present: string[] = [];
+  const unreported: string[] = [];
+  const gone: string[] = [];
+  for (const l of [...classes.targets, ...classes.nonTargets]) {
+    if (!seenSet.has(l.id)) continue;
+    const s = qualitativeState(l, scan, profile);
+    if (s === undefined) unreported.push(l.id);
+    else if (s === 'absent') gone.push(l.id);
+    else present.push(l.id);
+  }
+  const appeared = seen.filter((id) => classes.firstSeen.get(id) === scan.date);
+  const nltIds: string[] = [];
+  const nltSizes = new Map<string, Tenths>();
+  let nltSum: Tenths | undefined = 0;
   for (const l of classes.targets) {
     if (!seenSet.has(l.id)) continue;
-    const m = scan.measurements.find((x) => x.lesionId === l.id);
-    const q = scan.qualitative.find((x) => x.lesionId === l.id);
-    const size = m?.tooSmallToMeasure
-      ? profile.tooSmallToMeasure
-      : (sizeOf(l, m) ?? (q?.state === 'absent' ? 0 : undefined));
-    const counted = size ?? lastNltSizes.get(l.id) ?? 0;
-    lastNltSizes.set(l.id, counted);
-    nltSum += counted;
+    nltIds.push(l.id);
+    const size = nltSize(l, scan, profile);
+    if (size !== undefined) nltSizes.set(l.id, size);
+    nltSum = size === undefined || nltSum === undefined ? undefined : nltSum + size;
   }
   const nlntSizes = new Map<string, Tenths>();
   const nlntProgressing: string[] = [];
@@ -99,5 +130,17 @@ export function evaluateNewLesions(
     if (s === 'unequivocal-progression') nlntProgressing.push(l.id);
     if (s === 'increased') nlntIncreased.push(l.id);
   }
-  return { count: seen.length, present, nltSum, nlntSizes, nlntProgressing, nlntIncreased };
+  return {
+    count: seen.length,
+    present,
+    unreported,
+    gone,
+    appeared,
+    nltIds,
+    nltSum,
+    nltSizes,
+    nlntSizes,
+    nlntProgressing,
+    nlntIncreased,
+  };
 }

@@ -33,9 +33,12 @@ export interface TargetEvaluation {
 export interface TargetContext {
   baselineSod: Tenths;
   nadirSod: Tenths;
-  /** Target PR has been reached and no PD since: PR holds until PD (EORTC FAQ: 100->70->80 is PR, PR). */
-  partialResponseHeld: boolean;
-  /** The previous evaluable overall response was CR: any regrowth is progression. */
+  /**
+   * Target PR or CR has been reached and no target PD since: the target response stays at least PR until PD
+   * (rules.md, "Once PR or CR has been reached"; EORTC FAQ: 100 -> 70 -> 80 is PR, PR).
+   */
+  responseHeld: boolean;
+  /** After an overall CR: a target node back to >= 10 mm or a reappearing non-nodal target is progression. */
   afterCompleteResponse: boolean;
 }
 
@@ -113,8 +116,12 @@ export function evaluateTargets(
   if (meetsPartialResponse(sod, ctx.baselineSod)) {
     return { ...all, response: 'PR', reason: 'sum of diameters at least 30% below baseline' };
   }
-  if (ctx.partialResponseHeld) {
-    return { ...all, response: 'PR', reason: 'partial response holds until progression (EORTC RECIST FAQ)' };
+  if (ctx.responseHeld) {
+    return {
+      ...all,
+      response: 'PR',
+      reason: 'a partial or complete response, once reached, holds as at least partial response until progression',
+    };
   }
   return { ...all, response: 'SD', reason: 'neither 30% below baseline nor 20% and 5 mm above nadir' };
 }
@@ -137,14 +144,17 @@ export interface NonTargetEvaluation {
   states: Map<string, QualitativeState | undefined>;
   /** Lesions in unequivocal progression at this scan (RECIST 1.1 non-target PD). */
   progressing: string[];
-  /** Lesions reported as further increased since the previous assessment. */
+  /** Lesions reported as further increased since the previous assessment (not progression by itself). */
   increased: string[];
+  /** Lesions this scan does not report: not assessed, never taken as gone (rules.md, iRECIST). */
+  notAssessed: string[];
 }
 
 /**
  * Non-target: all absent = CR; any unequivocal progression = PD; any not assessed = NE; else non-CR/non-PD.
- * A lesion reported as `increased` is present (non-PD) here: a further increase, unequivocal or not, matters only
- * when it confirms a pending non-target iUPD (irecist.ts).
+ * A lesion reported as `increased` is not RECIST 1.1 progression by itself (rules.md, "Non-target"): the category
+ * stays non-PD here, the increase is listed in `increased`, and it confirms an iUPD in which non-target disease took
+ * part, or a non-target progression already seen (irecist.ts). Reports show it as an increase, never as non-CR/non-PD.
  */
 export function evaluateNonTargets(
   nonTargets: readonly Lesion[],
@@ -155,17 +165,18 @@ export function evaluateNonTargets(
   const values = [...states.values()];
   const progressing = [...states].filter(([, s]) => s === 'unequivocal-progression').map(([id]) => id);
   const increased = [...states].filter(([, s]) => s === 'increased').map(([id]) => id);
+  const notAssessed = [...states].filter(([, s]) => s === undefined).map(([id]) => id);
   const response: NonTargetResponse =
     nonTargets.length === 0
       ? 'none'
       : progressing.length > 0
         ? 'PD'
-        : values.some((s) => s === undefined)
+        : notAssessed.length > 0
           ? 'NE'
           : values.every((s) => s === 'absent')
             ? 'CR'
             : 'non-CR-non-PD';
-  return { response, states, progressing, increased };
+  return { response, states, progressing, increased, notAssessed };
 }
 
 /**

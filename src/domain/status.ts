@@ -5,12 +5,16 @@
 import type { IrecistState } from './irecist.ts';
 import type { PatientStatus, TimepointResponse } from './types.ts';
 
+/**
+ * The patient status as of a timepoint. Hyperprogression, once found, stays the status through a later iCPD until a
+ * reset (rules.md, "Hyperprogression"); `hyperprogression` says whether it was found and not reset since.
+ */
 export function patientStatus(
   response: TimepointResponse,
   state: IrecistState,
   hyperprogression: boolean,
 ): PatientStatus {
-  if (state.confirmed) return 'confirmed-progression';
+  if (state.confirmed) return hyperprogression ? 'hyperprogression' : 'confirmed-progression';
   if (state.pending) return hyperprogression ? 'hyperprogression' : 'possible-pseudoprogression';
   if (state.pseudoprogression) return 'pseudoprogression';
   switch (response) {

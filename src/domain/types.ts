@@ -20,6 +20,8 @@ export interface Lesion {
   /** Organ key; all lymph nodes share one organ. */
   organ: string;
   nodal: boolean;
+  /** Where the lesion is, in words (e.g. "Left lower lobe of lung"), for the lesion table; undefined when not given. */
+  site?: string;
   /** Role given explicitly by the lesion-role extension, if any. */
   explicitRole?: LesionRole;
 }

@@ -1,118 +1,163 @@
 /**
- * The DiagnosticReport conclusion and the Flag text, written for a clinician: what was found, which rule
- * applied, what to do next and by when, the supporting evidence, and what data could not be used.
+ * The DiagnosticReport conclusion, written for a clinician from one decision per timepoint: what was found (with the
+ * drug, the criteria and the lesions named), which rule applied, hyperprogression and the pattern of progression,
+ * the one next step with its dates (next-step-text.ts, the same sentence as the Flag's), the supporting evidence,
+ * what data could not be used, and that the result was computed and not reviewed.
  */
 import type { Assessment, TimepointAssessment } from '../domain/assess.ts';
+import { NOT_GROWING_BEFORE } from '../domain/growth-rate.ts';
 import { formatMm } from '../domain/millimetres.ts';
-import type { DataQualityIssue } from '../domain/types.ts';
-import { CATEGORY_DISPLAY, RESPONSE_DISPLAY, STATUS_DISPLAY } from './displays.ts';
+import type { DataQualityIssue, IsoDate } from '../domain/types.ts';
+import { computedResultStatement } from './decision-support-source.ts';
+import { CATEGORY_DISPLAY, nonTargetDisplay, RESPONSE_DISPLAY, STATUS_DISPLAY } from './displays.ts';
+import { evidenceText } from './evidence-text.ts';
+import { type LesionNamer, lesionNamer } from './lesion-names.ts';
+import { nextStepText } from './next-step-text.ts';
+import { MAX_ISSUE_TEXT, MAX_LINE, printable } from './printable.ts';
 
 const pct = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v > 0 ? '+' : ''}${v.toFixed(1)}%`);
+const tgr = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v.toFixed(1)}%/month`);
 const CATEGORY_NAME = {
   target: 'target lesions',
   'non-target': 'non-target lesions',
   'new-lesion': 'new lesions',
 } as const;
 
-function findings(tp: TimepointAssessment): string {
+/** "pembrolizumab", "nivolumab and ipilimumab", or "immunotherapy". */
+/** The drugs by name for a sentence. */
+export function drugWords(drugs: readonly string[]): string {
+  if (drugs.length === 0) return 'immunotherapy';
+  return drugs.length === 1 ? drugs[0]! : `${drugs.slice(0, -1).join(', ')} and ${drugs.at(-1)}`;
+}
+
+/** Per timepoint: the date of the first iCPD, and of the iUPD most recently reset (pseudoprogression). */
+interface History {
+  firstConfirmed?: IsoDate;
+  lastReset: (IsoDate | undefined)[];
+}
+const histories = new WeakMap<Assessment, History>();
+function historyOf(a: Assessment): History {
+  let h = histories.get(a);
+  if (!h) {
+    let reset: IsoDate | undefined;
+    const lastReset = a.timepoints.map((t) => {
+      if (t.step.reset) reset = t.step.reference?.date;
+      return reset;
+    });
+    h = { firstConfirmed: a.timepoints.find((t) => t.response === 'iCPD')?.date, lastReset };
+    histories.set(a, h);
+  }
+  return h;
+}
+
+function findings(tp: TimepointAssessment, names: LesionNamer): string {
   const parts: string[] = [];
   if (tp.target.sod !== undefined) {
     parts.push(
-      `Sum of target diameters ${formatMm(tp.target.sod)} (${pct(tp.changeFromBaselinePct)} from baseline ${tp.baselineSod !== undefined ? formatMm(tp.baselineSod) : 'n/a'}, ${pct(tp.changeFromNadirPct)} from nadir ${tp.nadirSod !== undefined ? formatMm(tp.nadirSod) : 'n/a'}).`,
+      `Sum of target diameters ${formatMm(tp.target.sod)}: ${pct(tp.changeFromBaselinePct)} from baseline (${tp.baselineSod !== undefined ? formatMm(tp.baselineSod) : 'n/a'}), ${pct(tp.changeFromNadirPct)} from the smallest sum before this scan (${tp.nadirSod !== undefined ? formatMm(tp.nadirSod) : 'n/a'}).`,
     );
   } else if (tp.target.response !== 'none') {
     parts.push(`Sum of target diameters not available: ${tp.target.reason}.`);
   }
+  const t = tp.target;
+  const target =
+    t.response === 'NE' && t.missing.length > 0
+      ? `not evaluable (${names(t.missing)} not measured)`
+      : t.response === 'PR' && t.reason.includes('holds')
+        ? 'partial response (a response once reached holds until progression)'
+        : CATEGORY_DISPLAY[t.response];
+  const nt = tp.nonTarget;
+  const nonTarget =
+    nt.response === 'PD'
+      ? `unequivocal progression (${names(nt.progressing)})`
+      : nt.increased.length > 0
+        ? `${nonTargetDisplay(nt)} (${names(nt.increased)})`
+        : nt.response === 'NE'
+          ? `not evaluable (${names(nt.notAssessed)} not assessed)`
+          : CATEGORY_DISPLAY[nt.response];
+  const nl = tp.newLesions;
+  const newParts = [
+    nl.present.length > 0 ? `${names(nl.present)} present` : '',
+    nl.gone.length > 0 ? `${names(nl.gone)} gone` : '',
+    nl.unreported.length > 0 ? `${names(nl.unreported)} not reported` : '',
+  ].filter(Boolean);
   parts.push(
-    `Target: ${CATEGORY_DISPLAY[tp.target.response]}; non-target: ${CATEGORY_DISPLAY[tp.nonTarget.response]}; new lesions: ${tp.newLesions.count === 0 ? 'none' : `${tp.newLesions.count} (${tp.newLesions.present.length} present)`}.`,
+    `Target lesions: ${target}; non-target lesions: ${nonTarget}; new lesions: ${nl.count === 0 ? 'none' : newParts.join(', ')}.`,
   );
   return parts.join(' ');
 }
 
-function nextSteps(tp: TimepointAssessment): string {
+/** Which iRECIST rule applied at this timepoint, in plain words. */
+function whatHappened(a: Assessment, tp: TimepointAssessment, names: LesionNamer): string {
   const s = tp.step;
+  const since = s.reference?.date;
   switch (tp.response) {
-    case 'iUPD': {
-      const trig = s.triggers ?? s.reference?.triggers ?? [];
-      const why = trig.map((t) => CATEGORY_NAME[t]).join(', ');
-      const window = tp.confirmationWindow ?? (s.reference ? undefined : undefined);
-      const lines = [
-        s.triggers
-          ? `RECIST 1.1 progression in ${why}: unconfirmed progression (iUPD).`
-          : `iUPD of ${s.reference?.date} not yet confirmed (${s.daysSinceUpd} days later).`,
-      ];
-      if (tp.hyperprogression?.hyperprogression) {
-        const h = tp.hyperprogression;
-        lines.push(
-          `Hyperprogression: tumour growth rate ${h.tgrReference?.toFixed(1)}%/month before treatment vs ${h.tgrExperimental?.toFixed(1)}%/month on treatment (${h.ratio?.toFixed(1)}-fold, delta ${h.deltaTgr?.toFixed(1)}). Review treatment promptly.`,
-        );
+    case 'iUPD':
+      if (s.triggers) {
+        return `RECIST 1.1 progression in ${s.triggers.map((c) => CATEGORY_NAME[c]).join(', ')}: unconfirmed progression (iUPD).`;
       }
-      if (window)
-        lines.push(
-          `Confirm with a scan between ${window.from} and ${window.to}; continue immunotherapy if the patient is clinically stable.`,
-        );
-      else if (s.early)
-        lines.push('This scan is too early to confirm; the next scan should fall inside the confirmation window.');
-      if (tp.earlyProgression)
-        lines.push('Progression within 12 weeks of starting immunotherapy, when pseudoprogression is most common.');
-      return lines.join(' ');
-    }
+      return s.early
+        ? `This scan came ${s.daysSinceUpd} days after the unconfirmed progression of ${since}, before the ${a.profile.minConfirmationDays}-day minimum: it cannot confirm it (except by a further new lesion) nor show that it has resolved.`
+        : `No further increase since the unconfirmed progression of ${since}, but it persists: still unconfirmed progression (iUPD, EORTC scenario F).`;
     case 'iCPD': {
-      const lines = [
-        s.confirmedBy
-          ? `Progression confirmed (iCPD): ${s.confirmedBy.join('; ')}.`
-          : 'Progression was confirmed earlier (iCPD).',
-      ];
-      if (tp.resistance)
-        lines.push(
-          tp.resistance === 'primary'
-            ? 'Primary resistance: no response before progression.'
-            : 'Acquired resistance: progression after an earlier response.',
-        );
-      lines.push('Review the treatment plan.');
-      return lines.join(' ');
+      if (!s.confirmedBy)
+        return `Progression was confirmed on ${historyOf(a).firstConfirmed}; it stays confirmed (iCPD).`;
+      const late = s.late ? `, later than the ${a.profile.maxConfirmationDays}-day window` : '';
+      return `Progression confirmed (iCPD) ${s.daysSinceUpd} days after the unconfirmed progression of ${since}${late}: ${s.confirmedBy.join('; ')}.`;
     }
     case 'NE':
-      return 'Not evaluable: complete the missing measurements or repeat imaging.';
+      if (s.notEvaluable) {
+        return `Not evaluable (${s.notEvaluable.join('; ')}): the unconfirmed progression of ${since} can be neither confirmed nor ruled out.`;
+      }
+      return `Not evaluable: ${names([...tp.target.missing, ...tp.nonTarget.notAssessed]) || 'a category could not be assessed'}.`;
     default:
-      if (s.reset)
-        return `The iUPD of ${s.reference?.date} was not confirmed: pseudoprogression. Continue assessment at the usual interval.`;
-      if (tp.status === 'pseudoprogression')
-        return 'Pseudoprogression history; continue assessment at the usual interval.';
-      return 'Continue assessment at the usual interval.';
+      if (s.reset) {
+        return `The unconfirmed progression of ${since} was not confirmed: the lesions that triggered it no longer meet progression, so the response is assessed again against baseline and the smallest sum (iRECIST reset). This is pseudoprogression.`;
+      }
+      if (tp.status === 'pseudoprogression') {
+        const reset = historyOf(a).lastReset[tp.index];
+        return `Pseudoprogression: the unconfirmed progression${reset ? ` of ${reset}` : ''} was not confirmed.`;
+      }
+      return '';
   }
 }
 
-function evidence(tp: TimepointAssessment): string {
-  const parts = [tp.ctdna.values.length > 0 ? tp.ctdna.text : undefined, tp.ecog.baseline ? tp.ecog.text : undefined];
-  for (const m of tp.markers) {
-    parts.push(
-      `${m.name} ${m.direction}${m.first && m.latest && m.first !== m.latest ? ` (${m.first.value} to ${m.latest.value}${m.latest.unit ? ` ${m.latest.unit}` : ''})` : ''}`,
-    );
+/** Hyperprogression found, ruled out, or why it could not be assessed (rules.md, "Hyperprogression"). */
+function hyperprogressionText(tp: TimepointAssessment): string {
+  const h = tp.hyperprogression;
+  if (!h) return '';
+  const rates = `tumour growth rate ${tgr(h.tgrReference)} before treatment and ${tgr(h.tgrExperimental)} on it`;
+  const delta = h.deltaTgr === undefined ? '' : `; delta TGR ${h.deltaTgr.toFixed(1)} percentage points per month`;
+  if (h.hyperprogression) {
+    const confirmed = tp.response === 'iCPD' ? ', now confirmed by progression (iCPD)' : '';
+    return `Hyperprogression${confirmed}: ${rates}, ${h.ratio?.toFixed(1)}-fold (2-fold or more, Champiat 2017)${delta}.`;
   }
-  if (tp.progressingLesions && tp.progressingLesions.length > 0) {
-    parts.push(
-      `${tp.progressingLesions.length} lesion(s) progressing${tp.oligoprogression ? ' (oligoprogression: at most 3 lesions)' : ''}`,
-    );
+  if (h.undefinedBecause) {
+    const before =
+      h.undefinedBecause === NOT_GROWING_BEFORE && h.tgrReference !== undefined ? ` (${tgr(h.tgrReference)})` : '';
+    return `Hyperprogression could not be assessed: ${h.undefinedBecause}${before}.`;
   }
-  const present = parts.filter((p): p is string => Boolean(p));
-  return present.length > 0 ? `Evidence: ${present.join('; ')}.` : '';
+  return `Not hyperprogression: ${rates}, ${h.ratio?.toFixed(1)}-fold (hyperprogression needs 2-fold or more)${delta}.`;
 }
 
-/** Longest issue text a conclusion quotes (ours are under 250 characters; an echoed input value can be megabytes). */
-const MAX_ISSUE_TEXT = 300;
-/** Longest other line: the evidence line quotes lab units as the input gave them. */
-const MAX_LINE = 2_000;
-// C0 and C1 controls, bidi marks and overrides: a FHIR string allows no control character but tab and newlines
-// (https://hl7.org/fhir/R4/datatypes.html#string), and a report must not be reordered by its input.
-const UNPRINTABLE = /[\p{Cc}\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
-
-/** A line as a report may carry it: issues and evidence quote input values (a code, a status, a unit) as they came. */
-function printable(text: string, max: number): string {
-  const clean = text.replace(UNPRINTABLE, '?');
-  return (clean.length > max ? `${clean.slice(0, max)}…` : clean).toWellFormed();
+function patternText(tp: TimepointAssessment, names: LesionNamer): string {
+  const lines: string[] = [];
+  const progressing = tp.progressingLesions ?? [];
+  const which = progressing.length > 0 ? `${progressing.length} lesion(s) progressing (${names(progressing)})` : '';
+  if (tp.progressionPattern === 'oligoprogression') {
+    lines.push(`Oligoprogression: ${which}; the rest of the disease is stable or responding.`);
+  } else if (tp.progressionPattern === 'widespread') {
+    const assessed = tp.lesions.filter((l) => l.assessed);
+    const allGrowing = assessed.length > 0 && assessed.every((l) => l.growing);
+    const why = allGrowing ? 'every assessed lesion is larger than at its smallest' : 'more than 3 lesions progressing';
+    lines.push(`Widespread progression: ${which ? `${which}; ` : ''}${why}.`);
+  }
+  if (tp.resistance === 'primary') lines.push('Primary resistance: no response before progression.');
+  if (tp.resistance === 'acquired') lines.push('Acquired resistance: progression after an earlier response.');
+  return lines.join(' ');
 }
 
+/** The data-quality issues a timepoint's report lists: the record's, the baseline's and its own. */
 export function issuesFor(assessment: Assessment, tp: TimepointAssessment): DataQualityIssue[] {
   return [
     ...assessment.issues.filter(
@@ -122,34 +167,29 @@ export function issuesFor(assessment: Assessment, tp: TimepointAssessment): Data
   ];
 }
 
+/** The conclusion of one timepoint's report. */
 export function conclusionText(assessment: Assessment, tp: TimepointAssessment): string {
+  const names = lesionNamer(assessment);
   const start = assessment.treatmentStart;
   const response = RESPONSE_DISPLAY[tp.response];
-  const head = `${response.charAt(0).toUpperCase()}${response.slice(1)} on ${tp.date}${start ? `, day ${tp.daysSinceStart} of immunotherapy (started ${start})` : ''}. Patient status: ${STATUS_DISPLAY[tp.status].toLowerCase()}.`;
-  const lines = [head, findings(tp), nextSteps(tp), ...tp.step.notes.map((n) => `Note: ${n}.`), evidence(tp)].map((l) =>
-    printable(l, MAX_LINE),
-  );
+  const course = start
+    ? `, day ${tp.daysSinceStart} of ${drugWords(assessment.drugs)} (started ${start})`
+    : ' (no immunotherapy recorded)';
+  const lines = [
+    `${response.charAt(0).toUpperCase()}${response.slice(1)} on ${tp.date}${course}. Patient status: ${STATUS_DISPLAY[tp.status].toLowerCase()}.`,
+    `Criteria: ${assessment.profile.name}.`,
+    findings(tp, names),
+    whatHappened(assessment, tp, names),
+    hyperprogressionText(tp),
+    patternText(tp, names),
+    nextStepText(assessment, tp),
+    evidenceText(tp, drugWords(assessment.drugs)),
+  ].map((l) => printable(l, MAX_LINE));
   const issues = issuesFor(assessment, tp);
   if (issues.length > 0)
     lines.push(
       `Data not used or uncertain: ${issues.map((i) => `${printable(i.text, MAX_ISSUE_TEXT)}${i.source ? ` [${i.source}]` : ''}`).join(' ')}`,
     );
+  lines.push(computedResultStatement());
   return lines.filter(Boolean).join('\n');
-}
-
-export function flagText(tp: TimepointAssessment, since: string): string {
-  const lines = [`${STATUS_DISPLAY[tp.status]} since ${since} (iRECIST, irecist-adapter).`];
-  if (tp.status === 'possible-pseudoprogression' || tp.status === 'hyperprogression') {
-    const window = tp.confirmationWindow;
-    if (window)
-      lines.push(`Confirm with a scan between ${window.from} and ${window.to} before stopping immunotherapy.`);
-    if (tp.earlyProgression) lines.push('Within 12 weeks of start, when pseudoprogression is most common.');
-    if (tp.ecog.unstable) lines.push(`Clinically unstable (${tp.ecog.text}).`);
-  }
-  if (tp.status === 'hyperprogression')
-    lines.push('Tumour growth rate at least doubled on treatment: review promptly.');
-  if (tp.status === 'confirmed-progression') lines.push('Progression confirmed: review the treatment plan.');
-  if (tp.status === 'pseudoprogression')
-    lines.push('An unconfirmed progression was followed by shrinkage or stability.');
-  return lines.map((l) => printable(l, MAX_LINE)).join(' ');
 }

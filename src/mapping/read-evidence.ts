@@ -2,7 +2,7 @@
  * Supporting-evidence Observations -> lab values: ctDNA (valueQuantity %, or detected / not detected),
  * ECOG (integer, quantity or LOINC answer), tumour markers (quantity).
  */
-import type { Observation } from '@medplum/fhirtypes';
+import type { Observation, Quantity } from '@medplum/fhirtypes';
 import { SYSTEM } from '../codes.ts';
 import type { DataQualityIssue, LabValue } from '../domain/types.ts';
 import { datePart } from '../fhir-model/dates.ts';
@@ -37,11 +37,18 @@ function base(obs: Observation, issues: DataQualityIssue[]): Pick<LabValue, 'dat
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
+/** A Quantity's unit for conversion: its UCUM code (system UCUM or none given), else its unit text. */
+function unitOf(q: Quantity): string | undefined {
+  const ucumCode = typeof q.code === 'string' && (q.system === undefined || q.system === SYSTEM.ucum) ? q.code : '';
+  const unit = ucumCode.trim() || (typeof q.unit === 'string' ? q.unit.trim() : '');
+  return unit || undefined;
+}
+
 export function readCtdna(obs: Observation, issues: DataQualityIssue[]): LabValue | undefined {
   const b = base(obs, issues);
   if (!b) return undefined;
   if (finite(obs.valueQuantity?.value))
-    return { ...b, value: obs.valueQuantity.value, unit: obs.valueQuantity.code ?? obs.valueQuantity.unit };
+    return { ...b, value: obs.valueQuantity.value, unit: unitOf(obs.valueQuantity) };
   if (typeof obs.valueBoolean === 'boolean') return { ...b, detected: obs.valueBoolean };
   const words = [
     ...codings(obs.valueCodeableConcept).flatMap((c) => [c.code, c.display]),
@@ -80,7 +87,7 @@ export function readMarker(obs: Observation, issues: DataQualityIssue[]): LabVal
   const b = base(obs, issues);
   if (!b) return undefined;
   if (finite(obs.valueQuantity?.value))
-    return { ...b, value: obs.valueQuantity.value, unit: obs.valueQuantity.unit ?? obs.valueQuantity.code };
+    return { ...b, value: obs.valueQuantity.value, unit: unitOf(obs.valueQuantity) };
   issues.push({
     code: 'marker-unreadable',
     text: 'A tumour-marker result has no numeric value and was not used.',

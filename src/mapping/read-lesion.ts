@@ -16,10 +16,22 @@ export function lesionKey(body: BodyStructure): string {
   return identifier?.value ?? `BodyStructure/${body.id}`;
 }
 
+/** The site in words: the location's text or display, after its qualifiers ("Left" "Lung structure"). */
+function siteOf(body: BodyStructure, texts: readonly string[]): string | undefined {
+  const where = texts.find((t) => t.trim());
+  if (!where) return undefined;
+  const qualifiers = asArray(body.locationQualifier)
+    .filter(isObject)
+    .map((q) => (typeof q.text === 'string' && q.text.trim() ? q.text : codings(q).find((c) => c.display)?.display))
+    .filter((t): t is string => typeof t === 'string' && t.trim() !== '');
+  return [...qualifiers, where].join(' ').replace(/\s+/g, ' ').trim().slice(0, 120);
+}
+
 export function readLesion(body: BodyStructure): Lesion {
   const location = body.location;
   const cs = codings(location);
   const texts = [location?.text, ...cs.map((c) => c.display)].filter((t): t is string => typeof t === 'string');
+  const site = siteOf(body, texts);
   const nodal =
     cs.some((c) => c.system === INPUT.lymphNode.system && c.code === INPUT.lymphNode.code) ||
     texts.some((t) => LYMPH_NODE_TEXT.test(t));
@@ -31,5 +43,5 @@ export function readLesion(body: BodyStructure): Lesion {
       : texts[0]
         ? `text:${texts[0].trim().toLowerCase()}`
         : `unknown:${lesionKey(body)}`;
-  return { id: lesionKey(body), organ, nodal };
+  return { id: lesionKey(body), organ, nodal, ...(site ? { site } : {}) };
 }

@@ -1,6 +1,7 @@
 /** A readable timeline table (date, sum, change from baseline and nadir, response, status) for people. */
 import type { Assessment } from '../domain/assess.ts';
 import { formatMm } from '../domain/millimetres.ts';
+import { textTable } from './text-table.ts';
 
 const pct = (v: number | undefined) => (v === undefined ? '' : `${v > 0 ? '+' : ''}${v.toFixed(1)}%`);
 
@@ -42,13 +43,5 @@ export function timelineTable(a: Assessment, options: TimelineTableOptions = {})
       tp.status,
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return textTable(rows);
 }

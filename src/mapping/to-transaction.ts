@@ -6,7 +6,9 @@
 import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
 import type { Assessment } from '../domain/assess.ts';
 import { conclusionText } from './conclusion-text.ts';
+import { sourceAttributeLines } from './decision-support-source.ts';
 import { fullUrlFor, identifierQuery } from './identifiers.ts';
+import { lesionTable } from './lesion-table.ts';
 import { timelineTable } from './timeline-table.ts';
 import type { MappedPatient } from './to-domain.ts';
 import { diagnosticReport } from './write-diagnostic-report.ts';
@@ -58,20 +60,17 @@ export function toTransaction(
     ].filter((r) => DERIVABLE.test(r));
     const obsEntry = conditionalPut(timepointObservation(tp, patientRef, patientId, [...new Set(derivedFrom)].sort()));
     const conclusion = conclusionText(assessment, tp);
-    const report = conditionalPut(
-      diagnosticReport(
-        tp,
-        patientRef,
-        patientId,
-        obsEntry.fullUrl!,
-        conclusion,
-        `${conclusion}\n\n${timelineTable(assessment, { through: position, recent: SUMMARY_TIMEPOINTS })}`,
-      ),
-    );
+    const rendered = [
+      conclusion,
+      `Lesions\n${lesionTable(tp)}`,
+      `Timeline\n${timelineTable(assessment, { through: position, recent: SUMMARY_TIMEPOINTS })}`,
+      `About this result (decision support source attributes, ONC HTI-1)\n${sourceAttributeLines().join('\n')}`,
+    ].join('\n\n');
+    const report = conditionalPut(diagnosticReport(tp, patientRef, patientId, obsEntry.fullUrl!, conclusion, rendered));
     latestReportUrl = report.fullUrl;
     entries.push(obsEntry, report);
   }
-  const flags = planFlags(assessment.timepoints, patientRef, patientId, latestReportUrl, mapped.existingFlags);
+  const flags = planFlags(assessment, patientRef, patientId, latestReportUrl, mapped.existingFlags);
   entries.push(...flags.entries);
   if (entries.length > 0) {
     const keyOf = (e: BundleEntry) =>

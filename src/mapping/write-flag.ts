@@ -5,10 +5,10 @@
  */
 import type { BundleEntry, Flag } from '@medplum/fhirtypes';
 import { EXTENSION, IDENTIFIER_SYSTEM, IRECIST_SYSTEM, PROFILE, SYSTEM } from '../codes.ts';
-import type { TimepointAssessment } from '../domain/assess.ts';
+import type { Assessment, TimepointAssessment } from '../domain/assess.ts';
 import type { FlagPriority } from '../domain/status.ts';
-import { flagText } from './conclusion-text.ts';
 import { STATUS_DISPLAY } from './displays.ts';
+import { flagText } from './flag-text.ts';
 import { fullUrlFor, identifierQuery, ids, uuidFrom } from './identifiers.ts';
 
 const PRIORITY_CODE: Record<FlagPriority, { code: string; display: string }> = {
@@ -41,12 +41,13 @@ export function statusSince(timepoints: readonly TimepointAssessment[], index: n
 }
 
 export function planFlags(
-  timepoints: readonly TimepointAssessment[],
+  assessment: Assessment,
   patientRef: string,
   patientId: string,
   latestReportFullUrl: string | undefined,
   existing: readonly Flag[],
 ): FlagPlan {
+  const timepoints = assessment.timepoints;
   const latest = timepoints.at(-1);
   const entries: BundleEntry<Flag>[] = [];
   let wanted: Flag | undefined;
@@ -54,7 +55,7 @@ export function planFlags(
   if (latest?.flagPriority && latestReportFullUrl) {
     const since = statusSince(timepoints, timepoints.length - 1);
     const identifier = ids.flag(patientId, latest.status, since);
-    const text = `${flagText(latest, since)} Latest assessment: ${latest.date}.`;
+    const text = `${flagText(assessment, latest, since)} Latest assessment: ${latest.date}.`;
     wanted = {
       resourceType: 'Flag',
       meta: { profile: [PROFILE.flag] },

@@ -9,6 +9,7 @@ import { BASE, SYSTEM } from '../codes.ts';
 export const PROVENANCE_TAG_SYSTEM = `${BASE}/provenance-digest`;
 
 import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
+import { DECISION_SUPPORT_SOURCE, sourceAttributeLines } from './decision-support-source.ts';
 import { digest, uuidFrom } from './identifiers.ts';
 
 export function provenanceEntry(
@@ -30,8 +31,12 @@ export function provenanceEntry(
       {
         resourceType: 'Device',
         id: 'adapter',
+        // The decision-support source attributes (ONC HTI-1), where an EHR's Provenance view shows them.
+        manufacturer: DECISION_SUPPORT_SOURCE.developer,
+        manufactureDate: DECISION_SUPPORT_SOURCE.releaseDate,
         deviceName: [{ name: ADAPTER_NAME, type: 'manufacturer-name' }],
         version: [{ value: ADAPTER_VERSION }],
+        note: sourceAttributeLines().map((text) => ({ text })),
       },
     ],
     target: targets.map((reference) => ({ reference })),

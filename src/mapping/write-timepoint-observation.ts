@@ -15,7 +15,7 @@ import {
 } from '../codes.ts';
 import type { TimepointAssessment } from '../domain/assess.ts';
 import type { Tenths } from '../domain/types.ts';
-import { CATEGORY_DISPLAY, RESPONSE_DISPLAY, STATUS_DISPLAY } from './displays.ts';
+import { CATEGORY_DISPLAY, nonTargetCategory, RESPONSE_DISPLAY, STATUS_DISPLAY } from './displays.ts';
 import { ids } from './identifiers.ts';
 
 const irecist = (code: string, display?: string): CodeableConcept => ({
@@ -46,10 +46,11 @@ export function timepointObservation(
   if (tp.changeFromNadirPct !== undefined)
     add(OUTPUT.changeFromNadir, { valueQuantity: percent(tp.changeFromNadirPct) });
   add(OUTPUT.newLesionCount, { valueInteger: tp.newLesions.count });
-  if (tp.newLesions.nltSum > 0) add(OUTPUT.newLesionTargetSum, { valueQuantity: mm(tp.newLesions.nltSum) });
+  const { nltSum } = tp.newLesions;
+  if (nltSum !== undefined && nltSum > 0) add(OUTPUT.newLesionTargetSum, { valueQuantity: mm(nltSum) });
   add(OUTPUT.targetResponse, { valueCodeableConcept: categoryConcept(tp.target.response, DICOM_TARGET_RESPONSE) });
   add(OUTPUT.nonTargetResponse, {
-    valueCodeableConcept: categoryConcept(tp.nonTarget.response, DICOM_NON_TARGET_RESPONSE),
+    valueCodeableConcept: categoryConcept(nonTargetCategory(tp.nonTarget), DICOM_NON_TARGET_RESPONSE),
   });
   add(OUTPUT.newLesionResponse, {
     valueCodeableConcept: categoryConcept(tp.newLesions.present.length > 0 ? 'PD' : 'none', {}),

@@ -13,6 +13,7 @@ import { addDays } from '../../src/domain/dates.ts';
 import {
   bodyStructure,
   bundle,
+  imagingStudy,
   medicationAdministration,
   mm,
   patient,
@@ -157,8 +158,8 @@ describe('clinical data the adapter cannot use: exit 0, the report says so', () 
     expect(report?.effectiveDateTime).toBe('2026-03-09');
     expect(codesOf(report?.conclusionCode)).toEqual(['NE', 'not-evaluable']);
     expect(report?.conclusion).toContain(`Data not used or uncertain: ${issue}`);
-    expect(report?.conclusion).toContain('1 target lesion(s) not measured on 2026-03-09.');
-    expect(run.stderr).toContain('data-quality note(s); see the report conclusions.');
+    expect(report?.conclusion).toContain('Target lesion(s) not measured on 2026-03-09: L1 (Lung structure).');
+    expect(run.stderr).toContain(`note: ${issue}\n`);
   });
 
   it('an unreadable extra Observation does not change the response, and is listed', async () => {
@@ -177,6 +178,23 @@ describe('clinical data the adapter cannot use: exit 0, the report says so', () 
     expect(report?.conclusion).toContain(
       'An Observation with code http://loinc.org|8480-6 is not one the adapter reads and was not used. [Observation/bp1]',
     );
+  });
+});
+
+describe('a Bundle that yields no report: every data-quality note on stderr, one line each, exit 0', () => {
+  it('a baseline scan with one unusable measurement', async () => {
+    const o = tumorSize('o1', { lesion: 'L1', date: '2026-01-05', study: 's0', ld: { value: 2, unit: 'in' } });
+    const input = bundle([patient(), bodyStructure('L1'), imagingStudy('s0', '2026-01-05'), o]);
+    const run = await runCli(['assess', writeInput('baseline-only.json', input)]);
+    expect(run.status).toBe(0);
+    const out = JSON.parse(run.stdout) as Bundle;
+    expect(out.entry?.filter((e) => e.resource?.resourceType === 'DiagnosticReport')).toEqual([]);
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('note: '))).toEqual([
+      'note: A longest-diameter measurement was not used: the unit is not mm or cm (UCUM). [Observation/o1]',
+      'note: No immunotherapy administration was found; the first scan is used as baseline.',
+      'note: Lesion roles were inferred (no lesion-role extension): measurable baseline lesions became targets, largest first, at most 5 and 2 per organ.',
+      'note: 2026-01-05: No lesion was recorded at baseline; responses cannot be evaluated.',
+    ]);
   });
 });
 

@@ -2,10 +2,11 @@
  * samples/: the cases are the shared ones, the transaction forms are what samples/build-transactions.ts writes,
  * and each transaction form is accepted as it is by a FHIR server (the embedded sandbox).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTRA_CASES, extraCaseFiles } from '../../samples/build-extra-cases.ts';
 import { transactionText } from '../../samples/build-transactions.ts';
 import { type SandboxHarness, startSandbox } from '../sandbox/harness.ts';
 import { CASES_DIR, caseNames, SAMPLES_DIR, TRANSACTIONS_DIR } from './case-check.ts';
@@ -14,10 +15,25 @@ const SHARED = join(SAMPLES_DIR, '..', '..', 'shared', 'cases');
 const names = caseNames();
 const read = (file: string) => readFileSync(file, 'utf8');
 
+const extra = new Set(EXTRA_CASES.map((c) => c.name));
+
 describe('samples/', () => {
-  it.runIf(existsSync(SHARED)).each(names)('%s is a copy of the shared case', (name) => {
+  it.runIf(existsSync(SHARED)).each(names.filter((n) => !extra.has(n)))('%s is a copy of the shared case', (name) => {
     for (const suffix of ['bundle', 'expected'])
       expect(read(join(CASES_DIR, `${name}.${suffix}.json`))).toBe(read(join(SHARED, `${name}.${suffix}.json`)));
+  });
+
+  it.each(EXTRA_CASES.map((c) => [c.name, c] as const))(
+    '%s (written from the seed articles) is what samples/build-extra-cases.ts writes',
+    (_name, c) => {
+      for (const [file, content] of Object.entries(extraCaseFiles(c)))
+        expect(read(join(SAMPLES_DIR, file))).toBe(content);
+    },
+  );
+
+  it('every case is either a shared one or one of the extra ones', () => {
+    const shared = existsSync(SHARED) ? readdirSync(SHARED).filter((f) => f.endsWith('.bundle.json')).length : 12;
+    expect(names.length).toBe(shared + extra.size);
   });
 
   it.each(names)('%s.transaction.json is up to date (node samples/build-transactions.ts)', (name) => {

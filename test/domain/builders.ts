@@ -167,3 +167,25 @@ export function addDaysIso(date: string, days: number): string {
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }
+
+/** A rule-table row: a series of scans (see `series`) and the timepoint responses it must give. */
+export interface ResponseRow {
+  name: string;
+  sizes: ScanSpec['sizes'][];
+  qualitative?: (ScanSpec['qualitative'] | undefined)[];
+  step?: number | number[];
+  lesions?: Record<string, LesionSpec>;
+  species?: Species;
+  expected: TimepointResponse[];
+}
+
+/** The timepoint responses of a rule-table row. */
+export const rowResponses = (r: ResponseRow): TimepointResponse[] =>
+  responses(
+    series(r.sizes, {
+      step: r.step ?? 42,
+      qualitative: r.qualitative ?? [],
+      lesions: r.lesions ?? {},
+      species: r.species ?? 'human',
+    }),
+  );

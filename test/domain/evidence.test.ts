@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ctdnaEvidence, ecogEvidence, formatLab, isEarlyProgression, markerTrends } from '../../src/domain/evidence.ts';
+import {
+  ctdnaEvidence,
+  ecogEvidence,
+  formatLab,
+  inOneUnit,
+  isEarlyProgression,
+  markerTrends,
+} from '../../src/domain/evidence.ts';
 import type { LabValue } from '../../src/domain/types.ts';
 import { assess, type ScanSpec, series } from './builders.ts';
 
@@ -214,5 +221,31 @@ describe('timing: iUPD within 12 weeks of start', () => {
       ['iUPD', true],
     ]);
     expect(assess(series([{ L1: 50 }, { L1: 50 }])).timepoints[0]!.earlyProgression).toBeUndefined();
+  });
+});
+
+describe('inOneUnit: no trend across units, whoever built the record', () => {
+  it('values not in the unit of the most recent value are left out and listed', () => {
+    const values = [
+      { date: '2026-01-05', value: 3.2, unit: '%', source: 'Observation/a' },
+      { date: '2026-03-09', value: 0.032, unit: '1', source: 'Observation/b' },
+    ];
+    const r = inOneUnit('ctDNA', values);
+    expect(r.values).toEqual([values[1]]);
+    expect(r.issues).toEqual([
+      {
+        code: 'unit-not-comparable',
+        text: 'ctDNA: a result in % is not in the unit of the series (1); it was not used.',
+        source: 'Observation/a',
+      },
+    ]);
+  });
+
+  it('one unit throughout: the same values, no issue', () => {
+    const values = [
+      { date: '2026-01-05', value: 3.2, unit: '%', source: 'Observation/a' },
+      { date: '2026-03-09', detected: false, source: 'Observation/b' },
+    ];
+    expect(inOneUnit('ctDNA', values)).toEqual({ values, issues: [] });
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assessHyperprogression, tumourGrowthRate } from '../../src/domain/growth-rate.ts';
+import {
+  assessHyperprogression,
+  NO_PRE_BASELINE,
+  SUM_MISSING,
+  tumourGrowthRate,
+} from '../../src/domain/growth-rate.ts';
 import { assess, type PatientSpec } from './builders.ts';
 
 /** TGR written out from rules.md, independently of the code: 100 x (exp(3 ln(s2/s1) / months) - 1). */
@@ -87,7 +92,7 @@ describe('assessHyperprogression (Champiat: TGR_exp >= 2 x TGR_ref with RECIST P
   });
 
   it.each<[string, Parameters<typeof assessHyperprogression>[0], number, string]>([
-    ['no pre-baseline scan', undefined, 550, 'no pre-baseline scan'],
+    ['no pre-baseline scan', undefined, 550, NO_PRE_BASELINE],
     [
       'shrinking before treatment (TGR_ref < 0)',
       { date: '2025-11-01', sod: 600 },
@@ -100,7 +105,7 @@ describe('assessHyperprogression (Champiat: TGR_exp >= 2 x TGR_ref with RECIST P
       550,
       'the tumour was not growing before treatment',
     ],
-    ['pre-baseline SOD 0', { date: '2025-11-01', sod: 0 }, 550, 'a sum of diameters is missing or zero'],
+    ['pre-baseline SOD 0', { date: '2025-11-01', sod: 0 }, 550, SUM_MISSING],
   ])('undefined: %s', (_name, p, baseSod, because) => {
     const h = assessHyperprogression(p, { date: '2026-01-01', sod: baseSod }, first, true);
     expect(h.hyperprogression).toBe(false);
@@ -134,7 +139,7 @@ describe('hyperprogression through assessPatient', () => {
     expect(tp.hyperprogression?.deltaTgr).toBeCloseTo(107.89259681916135, 9);
   });
 
-  it('hyperprogression lasts while the iUPD is pending, then follows the iUPD outcome', () => {
+  it('hyperprogression lasts while the iUPD is pending and through its confirmation, until a reset', () => {
     const confirmed = assess(
       spec([
         ['2025-11-01', 50],
@@ -147,7 +152,7 @@ describe('hyperprogression through assessPatient', () => {
     expect(confirmed.timepoints.map((t) => [t.response, t.status])).toEqual([
       ['iUPD', 'hyperprogression'],
       ['iUPD', 'hyperprogression'],
-      ['iCPD', 'confirmed-progression'],
+      ['iCPD', 'hyperprogression'],
     ]);
     const reset = assess(
       spec([
@@ -187,7 +192,7 @@ describe('hyperprogression through assessPatient', () => {
     expect(a.timepoints[0]!.status).toBe('possible-pseudoprogression');
     expect(a.timepoints[0]!.hyperprogression).toMatchObject({
       hyperprogression: false,
-      undefinedBecause: 'no pre-baseline scan',
+      undefinedBecause: NO_PRE_BASELINE,
     });
   });
 

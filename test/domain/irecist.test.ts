@@ -11,34 +11,16 @@ import { INITIAL_STATE, irecistStep } from '../../src/domain/irecist.ts';
 import type { NewLesionEvaluation } from '../../src/domain/new-lesions.ts';
 import type { NonTargetEvaluation, TargetEvaluation } from '../../src/domain/recist.ts';
 import type { QualitativeState, TimepointResponse } from '../../src/domain/types.ts';
-import { assess, type LesionSpec, responses, type ScanSpec, series } from './builders.ts';
+import { assess, type ResponseRow, responses, rowResponses, type ScanSpec, series } from './builders.ts';
 
 type Sizes = ScanSpec['sizes'];
-type Q = ScanSpec['qualitative'];
 const BASE: Sizes = { L1: 50, L2: 50 };
 /** SOD 120: +20%, +20 mm -> target PD. */
 const UPD: Sizes = { L1: 70, L2: 50 };
 const sod = (total: number): Sizes => ({ L1: total - 50, L2: 50 });
 
-interface Row {
-  name: string;
-  sizes: Sizes[];
-  qualitative?: (Q | undefined)[];
-  step?: number | number[];
-  lesions?: Record<string, LesionSpec>;
-  species?: 'human' | 'dog';
-  expected: TimepointResponse[];
-}
-
-const run = (r: Row) =>
-  responses(
-    series(r.sizes, {
-      step: r.step ?? 42,
-      qualitative: r.qualitative ?? [],
-      lesions: r.lesions ?? {},
-      species: r.species ?? 'human',
-    }),
-  );
+type Row = ResponseRow;
+const run = rowResponses;
 
 describe('iUPD: RECIST 1.1 PD in any category, with the reference recorded', () => {
   it('target PD: triggers [target], reference SOD 120 mm', () => {
@@ -56,6 +38,7 @@ describe('iUPD: RECIST 1.1 PD in any category, with the reference recorded', () 
         ['L2', 500],
       ]),
       nltSum: 0,
+      nltSizes: new Map(),
       newCount: 0,
       ntProgressing: [],
       nlntSizes: new Map(),
@@ -255,9 +238,10 @@ describe('iCPD: confirmation against the iUPD reference', () => {
       expected: ['iUPD', 'iUPD'],
     },
     {
-      name: 'complete iUPD sum; a target missing later cannot confirm by size',
+      // The triggering target category cannot be evaluated and nothing confirms: NE, the iUPD still pending.
+      name: 'complete iUPD sum; a target missing later cannot confirm by size: NE',
       sizes: [BASE, UPD, { L1: 90 }],
-      expected: ['iUPD', 'iUPD'],
+      expected: ['iUPD', 'NE'],
     },
   ])('$name', (row) => {
     expect(run(row)).toEqual(row.expected);
@@ -430,17 +414,17 @@ describe('reset (pseudoprogression) vs continued iUPD', () => {
       expected: ['iUPD', 'iNN'],
     },
     {
-      // The triggering category cannot be shown to have left PD, so there is no reset: the pending iUPD goes on
-      // (the engine answers iUPD rather than NE).
-      name: 'non-target triggered, non-target not assessed: stays iUPD, then any increase confirms',
+      // iRECIST Table 3, sequence 8: the triggering category cannot be evaluated and nothing confirms: NE, the iUPD
+      // still pending; a later further increase confirms it.
+      name: 'non-target triggered, non-target not assessed: NE, then any increase confirms',
       sizes: [BASE, BASE, BASE, BASE],
       qualitative: [{ NT1: 'present' }, { NT1: 'unequivocal-progression' }, {}, { NT1: 'increased' }],
-      expected: ['iUPD', 'iUPD', 'iCPD'],
+      expected: ['iUPD', 'NE', 'iCPD'],
     },
     {
-      name: 'target triggered, target not measured: stays iUPD',
+      name: 'target triggered, target not measured: NE',
       sizes: [BASE, UPD, { L1: 50 }],
-      expected: ['iUPD', 'iUPD'],
+      expected: ['iUPD', 'NE'],
     },
     {
       name: 'target triggered, back to baseline with the non-target not assessed: reset to iSD',
@@ -680,10 +664,16 @@ describe('irecistStep (unit)', () => {
     states: new Map(states),
     progressing: states.filter(([, s]) => s === 'unequivocal-progression').map(([id]) => id),
     increased: states.filter(([, s]) => s === 'increased').map(([id]) => id),
+    notAssessed: [],
   });
   const none: NewLesionEvaluation = {
     count: 0,
     present: [],
+    unreported: [],
+    gone: [],
+    appeared: [],
+    nltIds: [],
+    nltSizes: new Map(),
     nltSum: 0,
     nlntSizes: new Map(),
     nlntProgressing: [],

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HUMAN } from '../../src/domain/criteria-profile.ts';
 import { classifyNewLesions, evaluateNewLesions } from '../../src/domain/new-lesions.ts';
-import type { Tenths } from '../../src/domain/types.ts';
 import { type LesionSpec, lesion, type ScanSpec, scan } from './builders.ts';
 
 function setup(lesions: Record<string, LesionSpec>, scans: ScanSpec[]) {
@@ -92,18 +91,50 @@ describe('classifyNewLesions: NLT (measurable at first sight, max 5, 2 per organ
 });
 
 describe('evaluateNewLesions', () => {
-  it('count, present, NLT sum (a missing NLT keeps its last size), NLNT sizes and progression', () => {
+  /** Four new lesions over three scans: NLT A and B, NLNT C and D; B gone at the last scan, D not reported there. */
+  const evaluateFourNewLesions = () => {
     const { classes, built } = setup({ A: {}, B: {}, C: {}, D: {} }, [
       { date: '2026-02-16', sizes: { A: 12, B: 20, C: 8 } },
       { date: '2026-03-30', sizes: { A: 14, C: 9 }, qualitative: { D: 'unequivocal-progression' } },
       { date: '2026-05-11', sizes: { A: 'tstm', B: 0 }, qualitative: { C: 'increased' } },
     ]);
-    const last = new Map<string, Tenths>();
-    const e = built.map((s) => evaluateNewLesions(classes, s, last, HUMAN));
+    return built.map((s) => evaluateNewLesions(classes, s, HUMAN));
+  };
+
+  it('count, present, NLT sum (unknown while a NLT is not reported: never an assumed size), NLNT sizes and progression', () => {
+    const e = evaluateFourNewLesions();
     expect(e.map((x) => [x.count, x.present, x.nltSum, [...x.nlntSizes], x.nlntProgressing, x.nlntIncreased])).toEqual([
       [3, ['B', 'A', 'C'], 320, [['C', 80]], [], []],
-      [4, ['A', 'C', 'D'], 340, [['C', 90]], ['D'], []],
+      [4, ['A', 'C', 'D'], undefined, [['C', 90]], ['D'], []],
       [4, ['A', 'C'], 50, [], [], ['C']],
+    ]);
+  });
+
+  it('a new lesion the scan does not report is unreported, never gone; gone only when reported absent or 0 mm', () => {
+    const e = evaluateFourNewLesions();
+    expect(e.map((x) => [x.appeared, x.unreported, x.gone, x.nltIds, [...x.nltSizes]])).toEqual([
+      // NLT are listed largest first, as picked.
+      [
+        ['A', 'B', 'C'],
+        [],
+        [],
+        ['B', 'A'],
+        [
+          ['B', 200],
+          ['A', 120],
+        ],
+      ],
+      [['D'], ['B'], [], ['B', 'A'], [['A', 140]]],
+      [
+        [],
+        ['D'],
+        ['B'],
+        ['B', 'A'],
+        [
+          ['B', 0],
+          ['A', 50],
+        ],
+      ],
     ]);
   });
 
@@ -112,9 +143,14 @@ describe('evaluateNewLesions', () => {
       { date: '2026-02-16', sizes: {} },
       { date: '2026-03-30', sizes: { A: 12 } },
     ]);
-    expect(evaluateNewLesions(classes, built[0]!, new Map(), HUMAN)).toEqual({
+    expect(evaluateNewLesions(classes, built[0]!, HUMAN)).toEqual({
       count: 0,
       present: [],
+      unreported: [],
+      gone: [],
+      appeared: [],
+      nltIds: [],
+      nltSizes: new Map(),
       nltSum: 0,
       nlntSizes: new Map(),
       nlntProgressing: [],

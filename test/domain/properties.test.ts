@@ -228,12 +228,14 @@ describe('properties of assessPatient over arbitrary records', () => {
     );
   });
 
-  it('status agrees with the response: iCPD <-> confirmed-progression; a pending iUPD shows as iUPD or NE', () => {
+  it('status agrees with the response: iCPD <-> confirmed progression (or hyperprogression, which stays through it); a pending iUPD shows as iUPD or NE', () => {
     fc.assert(
       fc.property(recordArb, (record) => {
         for (const t of assessPatient(record).timepoints) {
-          expect(t.response === 'iCPD').toBe(t.status === 'confirmed-progression');
-          if (t.status === 'possible-pseudoprogression' || t.status === 'hyperprogression') {
+          if (t.response === 'iCPD') expect(['confirmed-progression', 'hyperprogression']).toContain(t.status);
+          if (t.status === 'confirmed-progression') expect(t.response).toBe('iCPD');
+          if (t.status === 'hyperprogression') expect(['iUPD', 'NE', 'iCPD']).toContain(t.response);
+          if (t.status === 'possible-pseudoprogression' || (t.status === 'hyperprogression' && t.response !== 'iCPD')) {
             expect(['iUPD', 'NE']).toContain(t.response);
             expect(t.confirmationWindow).toBeDefined();
           }
@@ -323,6 +325,52 @@ describe('properties of assessPatient over arbitrary records', () => {
         expect(withEvidence.timepoints.map((t) => [t.response, t.status])).toEqual(
           without.timepoints.map((t) => [t.response, t.status]),
         );
+      }),
+      runs,
+    );
+  });
+
+  it('iCR only when every new lesion seen is reported gone; a reset never leaves a triggering new lesion unreported', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        for (const t of assessPatient(record).timepoints) {
+          if (t.response === 'iCR') expect(t.newLesions.gone.length).toBe(t.newLesions.count);
+          if (t.step.reset && t.step.reference?.triggers.includes('new-lesion')) {
+            expect(t.newLesions.unreported).toEqual([]);
+          }
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('one next step per timepoint: review now for hyperprogression, confirmed progression or an unstable patient at iUPD', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        for (const t of assessPatient(record).timepoints) {
+          const kind = t.nextStep.kind;
+          if (t.status === 'hyperprogression' || t.status === 'confirmed-progression')
+            expect(kind).toBe('review-treatment');
+          if (t.status === 'possible-pseudoprogression') {
+            expect(kind).toBe(t.ecog.unstable ? 'review-treatment' : 'confirm-progression');
+          }
+          if (kind === 'next-assessment' || kind === 'complete-assessment') expect(t.nextStep.by > t.date).toBe(true);
+        }
+      }),
+      runs,
+    );
+  });
+
+  it('oligoprogression names 1 to 3 progressing lesions; a pattern is named only at iUPD or iCPD', () => {
+    fc.assert(
+      fc.property(recordArb, (record) => {
+        for (const t of assessPatient(record).timepoints) {
+          if (t.progressionPattern === 'oligoprogression') {
+            expect(t.progressingLesions!.length).toBeGreaterThanOrEqual(1);
+            expect(t.progressingLesions!.length).toBeLessThanOrEqual(3);
+          }
+          if (t.progressionPattern) expect(['iUPD', 'iCPD']).toContain(t.response);
+        }
       }),
       runs,
     );

@@ -22,7 +22,7 @@ import { lesion, mm, responses, type ScanSpec, scan, series } from './builders.t
 const ctx = (over: Partial<TargetContext> = {}): TargetContext => ({
   baselineSod: 1000,
   nadirSod: 1000,
-  partialResponseHeld: false,
+  responseHeld: false,
   afterCompleteResponse: false,
   ...over,
 });
@@ -118,8 +118,8 @@ describe('evaluateTargets', () => {
       'PR',
       250,
     ],
-    ['PR holds until PD (EORTC FAQ)', [L1], { L1: 80 }, { partialResponseHeld: true, nadirSod: 700 }, 'PR', 800],
-    ['held PR gives way to PD', [L1], { L1: 84 }, { partialResponseHeld: true, nadirSod: 700 }, 'PD', 840],
+    ['PR holds until PD (EORTC FAQ)', [L1], { L1: 80 }, { responseHeld: true, nadirSod: 700 }, 'PR', 800],
+    ['held PR gives way to PD', [L1], { L1: 84 }, { responseHeld: true, nadirSod: 700 }, 'PD', 840],
     ['without a held PR the same SOD is SD', [L1], { L1: 80 }, { nadirSod: 700 }, 'SD', 800],
     [
       'after CR a target node back to 10.0 mm is PD',
@@ -259,11 +259,12 @@ describe('evaluateNonTargets', () => {
     expect(run({ A: 'absent', B: 'absent', C: 'absent' }, { A: 30 }).response).toBe('CR');
   });
 
-  // rules.md: "Non-target: ... any unequivocal progression = PD". `increased` ("further increase since the
-  // previous assessment") is, per the iCPD bullet, an increase "unequivocal or not". The engine counts it as
-  // non-target PD even when no non-target iUPD is pending. Judgement call, reported to the lead.
-  it('`increased` alone (no prior unequivocal progression) is not RECIST 1.1 non-target PD', () => {
-    expect(run({ A: 'increased', B: 'present', C: 'present' }).response).toBe('non-CR-non-PD');
+  // rules.md, "Non-target": `increased` (a further increase since the previous assessment) is not RECIST 1.1
+  // progression by itself. The category stays non-PD and lists the increase; it confirms an iUPD in which non-target
+  // disease took part, or a non-target progression already seen (irecist.ts), and reports show it as an increase.
+  it('`increased` alone (no prior unequivocal progression) is not RECIST 1.1 non-target PD; it is listed', () => {
+    const e = run({ A: 'increased', B: 'present', C: 'present' });
+    expect([e.response, e.increased]).toEqual(['non-CR-non-PD', ['A']]);
   });
 });
 

@@ -13,6 +13,7 @@ const pending: IrecistState = {
     sod: 1200,
     targetSizes: new Map([['L1', 1200]]),
     nltSum: 0,
+    nltSizes: new Map(),
     newCount: 0,
     ntProgressing: [],
     nlntSizes: new Map(),
@@ -20,7 +21,7 @@ const pending: IrecistState = {
   },
 };
 const confirmed: IrecistState = { confirmed: true, pseudoprogression: false };
-const pseudo: IrecistState = { confirmed: false, pseudoprogression: true, newLesionsAtReset: 0, nltNadirSinceReset: 0 };
+const pseudo: IrecistState = { confirmed: false, pseudoprogression: true, newLesionsAtReset: 0 };
 
 describe('patientStatus', () => {
   it.each<[TimepointResponse, IrecistState, string, boolean, PatientStatus]>([
@@ -38,7 +39,7 @@ describe('patientStatus', () => {
     ['iNN', pseudo, 'after a reset', false, 'pseudoprogression'],
     ['NE', pseudo, 'after a reset', false, 'pseudoprogression'],
     ['iCPD', confirmed, 'confirmed', false, 'confirmed-progression'],
-    ['iCPD', confirmed, 'confirmed', true, 'confirmed-progression'],
+    ['iCPD', confirmed, 'confirmed', true, 'hyperprogression'],
   ])('%s (%s, hyperprogression %s) -> %s', (response, state, _history, hyper, status) => {
     expect(patientStatus(response, state, hyper)).toBe(status);
   });

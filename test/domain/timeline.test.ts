@@ -205,7 +205,7 @@ describe('record and timepoint issues from assessPatient', () => {
       ],
     });
     expect(a.timepoints.map((t) => t.issues)).toEqual([
-      [{ code: 'target-not-measured', text: '1 target lesion(s) not measured on 2026-02-16.', date: '2026-02-16' }],
+      [{ code: 'target-not-measured', text: 'Target lesion(s) not measured on 2026-02-16: L2.', date: '2026-02-16' }],
       [],
     ]);
   });

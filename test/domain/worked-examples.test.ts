@@ -202,7 +202,7 @@ describe('iRECIST sequences (Seymour 2017 Tables 2-3 style)', () => {
       [{ NT1: 'present' }, { NT1: 'unequivocal-progression' }, {}, { NT1: 'increased' }],
       [
         ['iUPD', 'possible-pseudoprogression', 'medium'],
-        ['iUPD', 'possible-pseudoprogression', 'medium'],
+        ['NE', 'possible-pseudoprogression', 'medium'],
         ['iCPD', 'confirmed-progression', 'high'],
       ],
     ],

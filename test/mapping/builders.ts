@@ -144,7 +144,7 @@ export function medicationAdministration(
   };
 }
 
-export function ctdna(id: string, date: string, value: number): Observation {
+export function ctdna(id: string, date: string, value: number, unit = '%'): Observation {
   return {
     resourceType: 'Observation',
     id,
@@ -152,7 +152,33 @@ export function ctdna(id: string, date: string, value: number): Observation {
     code: { coding: [{ system: IRECIST_SYSTEM, code: INPUT.ctdnaTumorFraction.code }] },
     subject: { reference: PATIENT_REF },
     effectiveDateTime: date,
-    valueQuantity: { value, unit: '%', system: SYSTEM.ucum, code: '%' },
+    valueQuantity: { value, unit, system: SYSTEM.ucum, code: unit },
+  };
+}
+
+/** An ECOG performance status (LOINC 89247-1) as an integer grade. */
+export function ecog(id: string, date: string, grade: number): Observation {
+  return {
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    code: { coding: [{ ...INPUT.ecog }] },
+    subject: { reference: PATIENT_REF },
+    effectiveDateTime: date,
+    valueInteger: grade,
+  };
+}
+
+/** A tumour-marker (or LDH) result: `loinc` from codes.ts TUMOR_MARKERS; `quantity` as the lab sent it. */
+export function marker(id: string, date: string, loinc: string, quantity: Quantity): Observation {
+  return {
+    resourceType: 'Observation',
+    id,
+    status: 'final',
+    code: { coding: [{ system: SYSTEM.loinc, code: loinc }] },
+    subject: { reference: PATIENT_REF },
+    effectiveDateTime: date,
+    valueQuantity: quantity,
   };
 }
 

@@ -11,25 +11,40 @@ const sct = (code: string, display?: string): CodeableConcept => ({
 });
 
 describe('readLesion', () => {
-  it.each<[string, CodeableConcept | undefined, string, boolean]>([
-    ['lymph node by SNOMED 59441001', sct('59441001'), 'lymph-node', true],
-    ['lymph node by display', sct('68171009', 'Axillary lymph node'), 'lymph-node', true],
-    ['lymph node by display, other spelling', sct('1234', 'Mediastinal Lymph-Node structure'), 'lymph-node', true],
-    ['lymph node by text', { text: 'left inguinal lymph node' }, 'lymph-node', true],
-    ['lung', sct('39607008', 'Lung structure'), 'snomed:39607008', false],
-    ['liver', sct('10200004'), 'snomed:10200004', false],
-    ['"node" alone is not a lymph node', { text: 'Liver node' }, 'text:liver node', false],
+  it.each<[string, CodeableConcept | undefined, string, boolean, string | undefined]>([
+    ['lymph node by SNOMED 59441001', sct('59441001'), 'lymph-node', true, undefined],
+    ['lymph node by display', sct('68171009', 'Axillary lymph node'), 'lymph-node', true, 'Axillary lymph node'],
+    [
+      'lymph node by display, other spelling',
+      sct('1234', 'Mediastinal Lymph-Node structure'),
+      'lymph-node',
+      true,
+      'Mediastinal Lymph-Node structure',
+    ],
+    ['lymph node by text', { text: 'left inguinal lymph node' }, 'lymph-node', true, 'left inguinal lymph node'],
+    ['lung', sct('39607008', 'Lung structure'), 'snomed:39607008', false, 'Lung structure'],
+    ['liver', sct('10200004'), 'snomed:10200004', false, undefined],
+    ['"node" alone is not a lymph node', { text: 'Liver node' }, 'text:liver node', false, 'Liver node'],
     [
       'a non-SNOMED code with text',
       { coding: [{ system: 'http://local', code: 'x' }], text: 'Adrenal ' },
       'text:adrenal',
       false,
+      'Adrenal',
     ],
-    ['no location', undefined, 'unknown:BodyStructure/L1', false],
-  ])('%s -> organ %s, nodal %s', (_name, location, organ, nodal) => {
+    ['no location', undefined, 'unknown:BodyStructure/L1', false, undefined],
+  ])('%s -> organ %s, nodal %s, site %s', (_name, location, organ, nodal, site) => {
     const b = bodyStructure('L1', location);
     if (!location) delete b.location;
-    expect(readLesion(b)).toEqual({ id: 'BodyStructure/L1', organ, nodal });
+    expect(readLesion(b)).toEqual({ id: 'BodyStructure/L1', organ, nodal, ...(site ? { site } : {}) });
+  });
+
+  it('the site reads the location qualifiers first ("Left Lung structure")', () => {
+    const b = {
+      ...bodyStructure('L1', sct('39607008', 'Lung structure')),
+      locationQualifier: [sct('7771000', 'Left')],
+    };
+    expect(readLesion(b).site).toBe('Left Lung structure');
   });
 
   it('all nodes are one organ', () => {

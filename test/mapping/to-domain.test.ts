@@ -78,7 +78,13 @@ describe('lesion roles', () => {
   it("the lesion-role extension sets the lesion's explicit role", () => {
     const o = tumorSize('o1', { lesion: 'L1', date: '2026-01-05', study: 's0', ld: mm(20), role: 'non-target' });
     expect(mapResources([...base(), o]).record.lesions).toEqual([
-      { id: 'BodyStructure/L1', organ: 'snomed:39607008', nodal: false, explicitRole: 'non-target' },
+      {
+        id: 'BodyStructure/L1',
+        organ: 'snomed:39607008',
+        nodal: false,
+        site: 'Lung structure',
+        explicitRole: 'non-target',
+      },
     ]);
   });
 

@@ -28,7 +28,11 @@ describe('toTransaction', () => {
     const rs = reports(assessBundle(bundle(longHistory(40)), { now: NOW }).transaction);
     expect(rs).toHaveLength(40);
     rs.forEach((r, i) => {
-      const table = summaryOf(r).split('\n\n').at(-1)!.split('\n');
+      const table = summaryOf(r)
+        .split('\n\n')
+        .find((block) => block.startsWith('Timeline\n'))!
+        .split('\n')
+        .slice(1);
       const dates = table.map((l) => l.slice(0, 10)).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d));
       expect(dates[0]).toBe('2020-01-06'); // the baseline row
       expect(dates.at(-1)).toBe(r.effectiveDateTime);
