@@ -6,6 +6,8 @@
 import { createPrivateKey, type JsonWebKey, type KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { readSmartAppSettings, type SmartAppSettings } from './app/smart-app-settings.ts';
+import { type CdsClient, readCdsClients } from './cds-hooks/cds-clients.ts';
 
 export const FHIR_AUTH_MODES = ['none', 'bearer', 'client-credentials', 'smart-backend'] as const;
 export type FhirAuthMode = (typeof FHIR_AUTH_MODES)[number];
@@ -79,6 +81,10 @@ export interface Config {
   queueConcurrency: number;
   /** A patient assessed less than this long ago is assessed again only when the window has passed (0 = off). */
   assessThrottleMs: number;
+  /** CDS Hooks clients whose signed JWTs are accepted (CDS_CLIENTS); none = every hook call refused. */
+  cdsClients: CdsClient[];
+  /** The SMART app at /app: its client id at the EHR's authorization server and the scopes it asks for. */
+  smartApp: SmartAppSettings;
 }
 
 /** Thrown by loadConfig; `problems` has one line per problem, the message lists them all. */
@@ -161,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const assessThrottleMs = read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000;
   const databaseUrl = read('DATABASE_URL', postgresUrl);
   const dataDir = raw('DATA_DIR') ?? './.data';
+  const cdsClients = readCdsClients(raw('CDS_CLIENTS'), problems);
+  const smartApp = readSmartAppSettings(raw);
 
   // Webhook secret: required against a real server, generated for the sandbox.
   let webhookSecret = read('WEBHOOK_SECRET', z.string().min(16, { error: 'must be at least 16 characters' }));
@@ -193,6 +201,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pollIntervalSeconds,
     queueConcurrency,
     assessThrottleMs,
+    cdsClients,
+    smartApp,
   };
 }
 
@@ -333,5 +343,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     subscribe: config.subscribe,
     pollIntervalSeconds: config.pollIntervalSeconds,
     queueConcurrency: config.queueConcurrency,
+    cdsClients: config.cdsClients.map((c) => c.iss),
+    smartAppClientId: config.smartApp.clientId,
   };
 }

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MedplumClient } from '@medplum/core';
 import express from 'express';
+import { mountClinicianViews, sandboxSmartSecurity } from '../app/mount-clinician-views.ts';
 import { SUBSCRIPTION_TOPIC } from '../codes.ts';
 import type { Config } from '../config.ts';
 import { type Capabilities, probeFhirServer, readCapabilities } from '../fhir/capabilities.ts';
@@ -141,6 +142,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       baseUrl: `${url}/fhir/R4`,
       logger: log,
       software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
+      security: sandboxSmartSecurity(url),
     });
   }
   const client = createFhirClient(config, {
@@ -177,6 +179,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       onOutcome: (shape, result) => metrics.notifications.inc({ shape, outcome: result }),
     }),
   );
+  // CDS Hooks, the SMART app and the sandbox's SMART endpoints (which must come before the sandbox FHIR router).
+  await mountClinicianViews(app, { config, db, metrics, client, capabilities, url, sandbox, logger: log });
   if (sandbox) app.use('/fhir/R4', sandbox.router);
   app.use(
     createHealthRouter(
