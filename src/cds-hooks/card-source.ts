@@ -40,7 +40,7 @@ export const OVERRIDE_REASONS = [
 export function sourceStatement(): string {
   return (
     `Computed automatically by ${ADAPTER_NAME} ${ADAPTER_VERSION} from the FHIR record; not reviewed by a clinician. ` +
-    `Criteria: RECIST 1.1 and iRECIST (${IRECIST_CITATION}). Inputs: tumour measurements, imaging studies, ` +
+    `Criteria: RECIST 1.1 and iRECIST: ${IRECIST_CITATION} Inputs: tumour measurements, imaging studies, ` +
     'immunotherapy administrations, ctDNA, ECOG and tumour markers; no demographic inputs (species only selects ' +
     'the confirmation interval).'
   );
