@@ -75,6 +75,11 @@ const DAY_MS = 86_400_000;
  * may be wider.
  */
 const LEGEND = { left: LEFT - 8, right: RIGHT, itemGap: 36, itemHeight: 8, textStyle: { fontSize: 10 } } as const;
+/**
+ * Above this many scans the chart is drawn lean (point labels only where a response changes, no markers on the spider
+ * and laboratory lines), so that a long history stays readable and its SVG small.
+ */
+const DENSE = 24;
 /** Longest lesion id drawn in a legend. */
 const MAX_LABEL = 28;
 
@@ -151,6 +156,7 @@ function timeAxis(gridIndex: number, span: [number, number]): Record<string, unk
 }
 
 function addMainPanel(model: ChartModel, span: [number, number], p: Panels): void {
+  const dense = model.timepoints.length > DENSE;
   const baseline = model.baseline;
   const baseTime = baseline ? chartTime(baseline.date) : undefined;
   const withSum = model.timepoints.filter((t) => t.sumMm !== undefined);
@@ -169,9 +175,10 @@ function addMainPanel(model: ChartModel, span: [number, number], p: Panels): voi
     ...(baseline?.sumMm !== undefined && baseTime !== undefined
       ? [{ value: [baseTime, baseline.sumMm], label: { formatter: 'baseline' } }]
       : []),
-    ...model.timepoints.map((t) => ({
+    ...model.timepoints.map((t, i) => ({
       value: [chartTime(t.date), t.sumMm ?? null],
-      label: { formatter: plain(t.response) },
+      label:
+        !dense || t.response !== model.timepoints[i - 1]?.response ? { formatter: plain(t.response) } : { show: false },
     })),
   ];
   p.series.push({
@@ -294,6 +301,7 @@ function addSpiderPanel(model: ChartModel, span: [number, number], top: number, 
       connectNulls: false,
       symbol: 'circle',
       symbolSize: 5,
+      showSymbol: model.timepoints.length <= DENSE,
       lineStyle: { color: colour, width: 1.5 },
       itemStyle: { color: colour },
       ...(i === 0
@@ -361,6 +369,7 @@ function addLabPanel(lab: ChartLabSeries, span: [number, number], top: number, p
       data: numeric.map((pt) => [chartTime(pt.date), pt.value]),
       symbol: 'circle',
       symbolSize: 5,
+      showSymbol: numeric.length <= DENSE,
       lineStyle: { color: colour, width: 1.5 },
       itemStyle: { color: colour },
       label: { show: numeric.length <= 12, position: 'top', fontSize: 9, color: colour },
