@@ -79,6 +79,15 @@ function withTitle(svg: string, text: string): string {
 }
 
 /**
+ * The renderer wraps its style sheet in CDATA; the rules it writes (classes, colours, cursors) hold no `<` or `&`, so
+ * the wrapper goes, and the SVG's CSS reads as plain CSS to any tool (some linters stop at CDATA). A sheet that
+ * needed it would keep it.
+ */
+function withoutCdata(svg: string): string {
+  return svg.replace(/<!\[CDATA\[([\s\S]*?)\]\]>/g, (block, css: string) => (/[<&]/.test(css) ? block : css));
+}
+
+/**
  * Renders a chart model to an SVG document.
  * @param model - The chart model.
  * @param width - Pixel width.
@@ -89,7 +98,7 @@ export function renderChartModelSvg(model: ChartModel, width?: number): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: built.width, height: built.height });
   try {
     chart.setOption(built.option);
-    return withTitle(stableNames(chart.renderToSVGString()), chartDescription(model));
+    return withTitle(stableNames(withoutCdata(chart.renderToSVGString())), chartDescription(model));
   } finally {
     chart.dispose();
   }
