@@ -4,12 +4,10 @@
  * values, the report history and the Flag; every FHIR read made with the app's own token. Then a standalone launch,
  * and a chart without a Flag that shows the CancerDiseaseStatus instead.
  */
-import { readFileSync } from 'node:fs';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeLaunch } from '../../src/sandbox/smart-authorization.ts';
-import { type StartedAdapter, startAdapter } from '../cds-hooks/cds-harness.ts';
-import { TRANSACTIONS_DIR } from '../cli/case-check.ts';
+import { loadCase, type StartedAdapter, startAdapter } from '../cds-hooks/cds-harness.ts';
 import { waitForQuiet } from '../e2e/harness.ts';
 import { launchChromium } from './chromium.ts';
 
@@ -35,7 +33,7 @@ async function post(path: string, body: unknown): Promise<void> {
   const res = await fetch(`${fhir}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/fhir+json' },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
+    body: JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`POST ${path}: ${res.status}`);
 }
@@ -45,9 +43,7 @@ beforeAll(async () => {
   adapter = await startAdapter({});
   url = adapter.service.url;
   fhir = `${url}/fhir/R4`;
-  for (const name of ['pseudoprogression', 'responder']) {
-    await post('', readFileSync(`${TRANSACTIONS_DIR}/${name}.transaction.json`, 'utf8'));
-  }
+  for (const name of ['pseudoprogression', 'responder']) await loadCase(fhir, name);
   await waitForQuiet(adapter.service);
 }, BROWSER_TIMEOUT);
 afterAll(async () => {
@@ -116,7 +112,9 @@ describe('EHR launch of the app against the sandbox', () => {
   });
 
   it('shows the patient and the active Flag', async () => {
-    expect(await page.textContent('#patient')).toContain('Patient/pseudoprogression');
+    expect(await page.textContent('#patient')).toBe(
+      'Ottoline Maribel Quillfeather · Patient/pseudoprogression · born 1938-09-17',
+    );
     const flag = page.locator('#flag');
     expect(await flag.getAttribute('data-code')).toBe('pseudoprogression');
     expect(await flag.getAttribute('data-priority')).toBe('low');

@@ -19,6 +19,7 @@ import { createSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { type RunningService, startService } from '../../src/service/start-service.ts';
 import { readCase } from '../cli/case-check.ts';
 import { dropSchema, POSTGRES_URL, uniqueSchema } from '../e2e/harness.ts';
+import { withSentinelData } from '../setup/patient-data-sentinels.ts';
 
 export const CLIENT_ISS = 'https://ehr.example.org/';
 
@@ -109,9 +110,19 @@ export async function recordingFhirServer(): Promise<RecordingFhirServer> {
   };
 }
 
+/**
+ * A public case's resources, its Patient carrying the sentinel patient data that must never reach a log line
+ * (test/log-scan checks everything the suite logged).
+ */
+export function caseResources(name: string): Resource[] {
+  return readBundle(readCase(name).bundle).resources.map((r) =>
+    r.resourceType === 'Patient' ? withSentinelData(r) : r,
+  );
+}
+
 /** Loads a public case into a FHIR server as a transaction (the hospital's own systems writing it). */
 export async function loadCase(baseUrl: string, name: string): Promise<void> {
-  const { resources } = readBundle(readCase(name).bundle);
+  const resources = caseResources(name);
   const bundle: Bundle = {
     resourceType: 'Bundle',
     type: 'transaction',
@@ -130,7 +141,7 @@ export async function loadCase(baseUrl: string, name: string): Promise<void> {
 
 /** The prefetch a CDS client sends for a public case: the Patient and one searchset Bundle per template. */
 export function casePrefetch(name: string): { patientId: string; prefetch: Record<string, Resource | null> } {
-  const { resources } = readBundle(readCase(name).bundle);
+  const resources = caseResources(name);
   const patient = resources.find((r) => r.resourceType === 'Patient') as Resource;
   const prefetch: Record<string, Resource | null> = {};
   for (const template of PREFETCH) {
