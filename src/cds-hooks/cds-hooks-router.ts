@@ -77,6 +77,15 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return result.data;
 }
 
+/** The metric label of a failed call, by the status it answers. */
+function requestOutcome(err: unknown): string {
+  const status = err instanceof OperationOutcomeError ? err.status : (err as { status?: number } | null)?.status;
+  if (status === 401) return 'unauthenticated';
+  if (status === 412) return 'precondition-failed';
+  if (typeof status === 'number' && status >= 400 && status < 500) return 'invalid';
+  return 'error';
+}
+
 /** CDS clients may run in a browser (the specification's CORS note); they authenticate with a JWT, not cookies. */
 function cors(req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Access-Control-Allow-Origin', '*');
@@ -112,14 +121,12 @@ export function createCdsHooksRouter(deps: CdsHooksDeps): Router {
   });
 
   router.post(servicePath, async (req, res) => {
-    let outcome = 'error';
+    let outcome = 'no-card';
     try {
       await authenticate(req, res, [servicePath]);
-      outcome = 'invalid';
       await readJson(req, res);
       const request = parse(hookRequest, req.body);
       const patientId = request.context.patientId;
-      outcome = 'precondition-failed';
       const resources = await hookResources(
         {
           patientId,
@@ -129,7 +136,6 @@ export function createCdsHooksRouter(deps: CdsHooksDeps): Router {
         },
         deps.access,
       );
-      outcome = 'error';
       const assessment = resources ? assessResources(resources).assessment : undefined;
       const cards = assessment
         ? patientViewCards(assessment, deps.appLaunchUrl).map((c) => ({ uuid: randomUUID(), ...c }))
@@ -144,7 +150,7 @@ export function createCdsHooksRouter(deps: CdsHooksDeps): Router {
       );
       res.json({ cards });
     } catch (err) {
-      if (err instanceof OperationOutcomeError && err.status === 401) outcome = 'unauthenticated';
+      outcome = requestOutcome(err);
       throw err;
     } finally {
       deps.metrics.requests.inc({ outcome });

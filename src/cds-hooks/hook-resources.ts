@@ -34,6 +34,9 @@ export interface HookRequestData {
   prefetch?: Record<string, unknown>;
 }
 
+/** An EHR waits for its cards (the specification asks for answers in about 500 ms): a stalled server fails fast. */
+const MAX_READ_MS = 10_000;
+
 const normalise = (url: string): string => url.replace(/\/+$/, '');
 
 const preconditionFailed = (text: string, expression?: string[], diagnostics?: string): OperationOutcomeError =>
@@ -74,7 +77,7 @@ export async function hookResources(request: HookRequestData, access: HookFhirAc
         port: 0,
         fhir: {
           baseUrl,
-          timeoutMs: access.timeoutMs,
+          timeoutMs: Math.min(access.timeoutMs, MAX_READ_MS),
           auth: { mode: 'bearer', token: request.fhirAuthorization.access_token },
         },
       },

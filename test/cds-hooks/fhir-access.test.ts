@@ -117,4 +117,11 @@ describe('patient-view without prefetch', () => {
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ issue: [{ expression: ['fhirServer'] }] });
   });
+
+  it('counts the calls by outcome in /metrics', async () => {
+    const text = await (await fetch(`${adapter.service.url}/metrics`)).text();
+    for (const outcome of ['cards', 'precondition-failed', 'invalid']) {
+      expect(text).toMatch(new RegExp(`^irecist_cds_hooks_requests_total\\{outcome="${outcome}"\\} [1-9]`, 'm'));
+    }
+  });
 });
