@@ -50,12 +50,15 @@ describe('shared chart modules in the browser', () => {
   });
 
   it('the stripped option builder, run as plain JavaScript, builds exactly the server option', async () => {
-    const js = await (await fetch(`${url}/app/lib/chart-option.ts`)).text();
-    const file = join(mkdtempSync(join(tmpdir(), 'irecist-app-')), 'chart-option.mjs');
-    writeFileSync(file, js);
-    const browser = (await import(
-      pathToFileURL(file).href
-    )) as typeof import('../../src/charts/shared/chart-option.ts');
+    // Every shared module as the browser gets it, saved as .mjs with its ./x.ts imports pointed at the .mjs files.
+    const dir = mkdtempSync(join(tmpdir(), 'irecist-app-'));
+    for (const name of browserModuleNames()) {
+      const js = await (await fetch(`${url}/app/lib/${name}`)).text();
+      const mjs = js.replace(/(from\s+['"]\.\/[a-z0-9-]+)\.ts(['"])/g, '$1.mjs$2');
+      writeFileSync(join(dir, name.replace(/\.ts$/, '.mjs')), mjs);
+    }
+    const file = pathToFileURL(join(dir, 'chart-option.mjs')).href;
+    const browser = (await import(file)) as typeof import('../../src/charts/shared/chart-option.ts');
     const { assessment, mapped } = assessBundle(readCase('pseudoprogression').bundle);
     const model = JSON.parse(JSON.stringify(chartModelOf(assessment, { record: mapped.record })));
     expect(browser.buildTumourBurdenOption(model, { interactive: true })).toEqual(

@@ -11,7 +11,32 @@
  * 3. one panel per laboratory series and unit (ctDNA, tumour markers), each on its own axis.
  */
 import type { EChartsOption } from 'echarts';
-import type { ChartEvent, ChartLabSeries, ChartModel } from './chart-model.ts';
+import type { ChartEvent, ChartModel } from './chart-model.ts';
+import {
+  BOTTOM,
+  COLOURS,
+  chartTime,
+  DAY_MS,
+  DENSE,
+  EVENT_COLOURS,
+  LAB_GAP,
+  LAB_HEIGHT,
+  LEFT,
+  LEGEND,
+  MAIN_HEIGHT,
+  MAIN_TOP,
+  type Panels,
+  plain,
+  RIGHT,
+  SERIES,
+  SEVERITY,
+  SPIDER_GAP,
+  SPIDER_HEIGHT,
+  timeAxis,
+} from './chart-style.ts';
+import { addLabPanel, addSpiderPanel } from './side-panels.ts';
+
+export { chartTime, SERIES } from './chart-style.ts';
 
 export interface ChartOptionSettings {
   /** Pixel width (default 800). */
@@ -25,73 +50,6 @@ export interface BuiltChartOption {
   width: number;
   height: number;
 }
-
-/** Series names, also the legend entries and what the browser test looks for. */
-export const SERIES = {
-  sum: 'Sum of target diameters',
-  baseline: 'Baseline',
-  nadir: 'Nadir',
-  progression: 'Progression threshold (nadir +20 %, at least +5 mm)',
-  response: 'Response threshold (baseline -30 %)',
-  doses: 'Immunotherapy dose',
-  newLesionSum: 'New-lesion target sum',
-} as const;
-
-const COLOURS = {
-  sum: '#1f4e79',
-  baseline: '#757575',
-  nadir: '#00695c',
-  progression: '#c62828',
-  response: '#2e7d32',
-  dose: '#6a1b9a',
-  newLesionSum: '#ef6c00',
-  window: 'rgba(255, 152, 0, 0.14)',
-  ctdna: '#00838f',
-  marker: '#5d4037',
-  zero: '#9e9e9e',
-} as const;
-/** Most severe first: a line shared by several events takes the colour of the most severe. */
-const EVENT_COLOURS: Record<ChartEvent['kind'], string> = {
-  iCPD: '#b71c1c',
-  hyperprogression: '#4a148c',
-  iUPD: '#ef6c00',
-  reset: '#2e7d32',
-};
-const SEVERITY = Object.keys(EVENT_COLOURS) as ChartEvent['kind'][];
-const LESION_PALETTE = ['#1565c0', '#ad1457', '#00897b', '#f9a825', '#6d4c41', '#3949ab', '#7cb342', '#d84315'];
-
-const LEFT = 64;
-const RIGHT = 72;
-const MAIN_TOP = 84;
-const MAIN_HEIGHT = 260;
-const SPIDER_GAP = 100;
-const SPIDER_HEIGHT = 180;
-const LAB_GAP = 72;
-const LAB_HEIGHT = 84;
-const BOTTOM = 40;
-const DAY_MS = 86_400_000;
-/**
- * Legends leave generous gaps: the server lays text out with ECharts' estimated glyph widths, and a viewer's font
- * may be wider.
- */
-const LEGEND = { left: LEFT - 8, right: RIGHT, itemGap: 36, itemHeight: 8, textStyle: { fontSize: 10 } } as const;
-/**
- * Above this many scans the chart is drawn lean (point labels only where a response changes, no markers on the spider
- * and laboratory lines), so that a long history stays readable and its SVG small.
- */
-const DENSE = 24;
-/** Longest lesion id drawn in a legend. */
-const MAX_LABEL = 28;
-
-/** Milliseconds since the epoch of a YYYY-MM-DD date, in UTC (the charts use UTC so no time zone shifts a date). */
-export function chartTime(date: string): number {
-  const [y, m, d] = date.split('-').map(Number);
-  return Date.UTC(y ?? 1970, (m ?? 1) - 1, d ?? 1);
-}
-
-const short = (text: string): string => (text.length > MAX_LABEL ? `${text.slice(0, MAX_LABEL - 1)}…` : text);
-/** ECharts reads `{…}` in label formatters as templates: a plain label must not contain braces. */
-const plain = (text: string): string => text.replace(/[{}]/g, '');
 
 function dateSpan(model: ChartModel): [number, number] {
   const dates = [
@@ -133,26 +91,6 @@ function eventLines(events: readonly ChartEvent[]): Record<string, unknown>[] {
       lineStyle: { color: colour, type: 'dashed', width: 1.5 },
     };
   });
-}
-
-interface Panels {
-  grid: Record<string, unknown>[];
-  xAxis: Record<string, unknown>[];
-  yAxis: Record<string, unknown>[];
-  series: Record<string, unknown>[];
-  title: Record<string, unknown>[];
-  legend: Record<string, unknown>[];
-}
-
-function timeAxis(gridIndex: number, span: [number, number]): Record<string, unknown> {
-  return {
-    type: 'time',
-    gridIndex,
-    min: span[0],
-    max: span[1],
-    axisLabel: { formatter: '{yyyy}-{MM}-{dd}', hideOverlap: true, fontSize: 10 },
-    splitLine: { show: false },
-  };
 }
 
 function addMainPanel(model: ChartModel, span: [number, number], p: Panels): void {
@@ -268,128 +206,6 @@ function addMainPanel(model: ChartModel, span: [number, number], p: Panels): voi
   }
   // Two fixed rows: a wrapped legend would run into the event labels above the plot.
   p.legend.push({ ...LEGEND, data: names.slice(0, 3), top: 28 }, { ...LEGEND, data: names.slice(3), top: 48 });
-}
-
-function addSpiderPanel(model: ChartModel, span: [number, number], top: number, p: Panels): boolean {
-  const targets = model.lesions.filter(
-    (l) => l.role === 'target' && l.sizes.some((s) => s.pctFromBaseline !== undefined),
-  );
-  const nlt = model.timepoints.filter((t) => t.newLesionSumMm !== undefined);
-  if (targets.length === 0 && nlt.length === 0) return false;
-  const gridIndex = p.grid.length;
-  p.grid.push({ left: LEFT, right: RIGHT, top, height: SPIDER_HEIGHT });
-  p.title.push({
-    text: 'Target lesions: change from baseline (%)',
-    left: LEFT - 56,
-    top: top - 60,
-    textStyle: { fontSize: 14 },
-  });
-  p.xAxis.push(timeAxis(gridIndex, span));
-  const pctAxis = p.yAxis.length;
-  p.yAxis.push({ type: 'value', gridIndex });
-  const names: string[] = [];
-  targets.forEach((lesion, i) => {
-    const colour = LESION_PALETTE[i % LESION_PALETTE.length];
-    const name = short(lesion.id);
-    names.push(name);
-    p.series.push({
-      name,
-      type: 'line',
-      xAxisIndex: gridIndex,
-      yAxisIndex: pctAxis,
-      data: lesion.sizes.map((s) => [chartTime(s.date), s.pctFromBaseline ?? null]),
-      connectNulls: false,
-      symbol: 'circle',
-      symbolSize: 5,
-      showSymbol: model.timepoints.length <= DENSE,
-      lineStyle: { color: colour, width: 1.5 },
-      itemStyle: { color: colour },
-      ...(i === 0
-        ? {
-            markLine: {
-              symbol: 'none',
-              silent: true,
-              label: { show: false },
-              lineStyle: { color: COLOURS.zero, type: 'solid', width: 1 },
-              data: [{ yAxis: 0 }],
-            },
-          }
-        : {}),
-    });
-  });
-  if (nlt.length > 0) {
-    const mmAxis = p.yAxis.length;
-    p.yAxis.push({
-      type: 'value',
-      gridIndex,
-      name: 'new-lesion sum (mm)',
-      position: 'right',
-      min: 0,
-      splitLine: { show: false },
-      nameTextStyle: { fontSize: 10 },
-    });
-    names.push(SERIES.newLesionSum);
-    p.series.push({
-      name: SERIES.newLesionSum,
-      type: 'line',
-      xAxisIndex: gridIndex,
-      yAxisIndex: mmAxis,
-      data: model.timepoints.map((t) => [chartTime(t.date), t.newLesionSumMm ?? null]),
-      connectNulls: false,
-      symbol: 'diamond',
-      symbolSize: 7,
-      lineStyle: { color: COLOURS.newLesionSum, type: 'dotted', width: 2 },
-      itemStyle: { color: COLOURS.newLesionSum },
-    });
-  }
-  p.legend.push({ ...LEGEND, data: names, top: top - 36 });
-  return true;
-}
-
-function labTitle(lab: ChartLabSeries): string {
-  return lab.unit ? `${lab.name} (${lab.unit})` : lab.name;
-}
-
-function addLabPanel(lab: ChartLabSeries, span: [number, number], top: number, p: Panels): void {
-  const gridIndex = p.grid.length;
-  const colour = lab.kind === 'ctdna' ? COLOURS.ctdna : COLOURS.marker;
-  p.grid.push({ left: LEFT, right: RIGHT, top, height: LAB_HEIGHT });
-  p.title.push({ text: plain(labTitle(lab)), left: LEFT - 56, top: top - 30, textStyle: { fontSize: 13 } });
-  p.xAxis.push(timeAxis(gridIndex, span));
-  const yAxisIndex = p.yAxis.length;
-  p.yAxis.push({ type: 'value', gridIndex, min: 0 });
-  const numeric = lab.points.filter((pt) => pt.value !== undefined);
-  const qualitative = lab.points.filter((pt) => pt.value === undefined && pt.detected !== undefined);
-  if (numeric.length > 0) {
-    p.series.push({
-      name: plain(labTitle(lab)),
-      type: 'line',
-      xAxisIndex: gridIndex,
-      yAxisIndex,
-      data: numeric.map((pt) => [chartTime(pt.date), pt.value]),
-      symbol: 'circle',
-      symbolSize: 5,
-      showSymbol: numeric.length <= DENSE,
-      lineStyle: { color: colour, width: 1.5 },
-      itemStyle: { color: colour },
-      label: { show: numeric.length <= 12, position: 'top', fontSize: 9, color: colour },
-    });
-  }
-  if (qualitative.length > 0) {
-    p.series.push({
-      name: `${plain(labTitle(lab))}, qualitative`,
-      type: 'scatter',
-      xAxisIndex: gridIndex,
-      yAxisIndex,
-      symbol: 'rect',
-      symbolSize: 6,
-      itemStyle: { color: colour },
-      data: qualitative.map((pt) => ({
-        value: [chartTime(pt.date), 0],
-        label: { show: true, position: 'top', fontSize: 9, formatter: pt.detected ? 'detected' : 'not detected' },
-      })),
-    });
-  }
 }
 
 /**
