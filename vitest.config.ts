@@ -14,6 +14,8 @@ export const INTEGRATION = [
   'test/attack/fuzz-intake.test.ts',
   'test/attack/hostile-clients.test.ts',
   'test/attack/secrets.test.ts',
+  'test/app/**/*.test.ts',
+  'test/cds-hooks/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/e2e/service.test.ts',
   'test/fhir/**/*.test.ts',

@@ -6,6 +6,8 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { type CdsClient, readCdsClients } from './config/cds-clients.ts';
+import { readSmartAppSettings, type SmartAppSettings } from './config/smart-app-settings.ts';
 import { jwtAlgOf, parsePrivateKey } from './util/private-key.ts';
 
 export const FHIR_AUTH_MODES = ['none', 'bearer', 'client-credentials', 'smart-backend'] as const;
@@ -80,6 +82,10 @@ export interface Config {
   queueConcurrency: number;
   /** A patient assessed less than this long ago is assessed again only when the window has passed (0 = off). */
   assessThrottleMs: number;
+  /** CDS Hooks clients whose signed JWTs are accepted (CDS_CLIENTS); none = every hook call refused. */
+  cdsClients: CdsClient[];
+  /** The SMART app at /app: its client id at the EHR's authorization server and the scopes it asks for. */
+  smartApp: SmartAppSettings;
 }
 
 /** Thrown by loadConfig; `problems` has one line per problem, the message lists them all. */
@@ -196,6 +202,11 @@ function readFhirAuth(readers: Readers, sandbox: boolean): FhirAuthConfig | unde
   return readAuth(mode, readers);
 }
 
+/** CDS_CLIENTS (trusted CDS Hooks clients) and the SMART app's client id and scope. */
+function readClinicianViews({ raw, problems }: Readers) {
+  return { cdsClients: readCdsClients(raw('CDS_CLIENTS'), problems), smartApp: readSmartAppSettings(raw) };
+}
+
 /**
  * Reads and validates the configuration: one small reader per part, in the order their problems are listed.
  * @param env - The environment (default `process.env`).
@@ -209,8 +220,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const database = readDatabase(readers);
   const webhook = readWebhook(readers, sandbox);
   const auth = readFhirAuth(readers, sandbox);
+  const views = readClinicianViews(readers);
   if (readers.problems.length > 0 || !auth || !webhook) throw new ConfigError(readers.problems);
-  return { port, publicUrl, logLevel, sandbox, fhir: { baseUrl, timeoutMs, auth }, database, webhook, ...work };
+  return {
+    port,
+    publicUrl,
+    logLevel,
+    sandbox,
+    fhir: { baseUrl, timeoutMs, auth },
+    database,
+    webhook,
+    ...work,
+    ...views,
+  };
 }
 
 function readAuth(mode: FhirAuthMode, { raw, read, need, problems }: Readers): FhirAuthConfig | undefined {
@@ -300,32 +322,4 @@ function checkKeyAlg(
   } else if (fit.tooSmall) problems.push('FHIR_PRIVATE_KEY: an RSA key must be at least 2048 bits');
   else return fit.alg;
   return undefined;
-}
-
-/**
- * A loggable view of the configuration: no secrets, no credentials in URLs.
- * @param config - The configuration.
- * @returns Plain values safe to log.
- */
-export function describeConfig(config: Config): Record<string, unknown> {
-  const auth = config.fhir.auth;
-  return {
-    port: config.port,
-    publicUrl: config.publicUrl,
-    logLevel: config.logLevel,
-    sandbox: config.sandbox,
-    fhirBaseUrl: config.fhir.baseUrl,
-    fhirTimeoutMs: config.fhir.timeoutMs,
-    fhirAuth: auth.mode,
-    fhirClientId: 'clientId' in auth ? auth.clientId : undefined,
-    fhirTokenUrl: 'tokenUrl' in auth ? (auth.tokenUrl ?? '(discovered)') : undefined,
-    fhirScope: 'scope' in auth ? auth.scope : undefined,
-    fhirJwtAlg: auth.mode === 'smart-backend' ? auth.alg : undefined,
-    database: config.database.url ? 'postgres' : 'pglite',
-    dataDir: config.database.url ? undefined : config.database.dataDir,
-    webhookSecret: config.webhook.generated ? 'generated' : 'set',
-    subscribe: config.subscribe,
-    pollIntervalSeconds: config.pollIntervalSeconds,
-    queueConcurrency: config.queueConcurrency,
-  };
 }

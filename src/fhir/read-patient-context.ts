@@ -57,6 +57,19 @@ export function contextRequestUrls(patientId: string): string[] {
   ];
 }
 
+/** Stands in for the patient id while the URLs are built (survives encodeURIComponent unchanged). */
+const PLACEHOLDER = 'CONTEXTPATIENTIDTOKEN';
+
+/**
+ * The context reads with a token in place of the patient id (CDS Hooks prefetch templates, the SMART app's reads),
+ * so every reader of a patient's context asks for exactly what the worker reads.
+ * @param token - What stands for the id, e.g. `{{context.patientId}}`.
+ * @returns The relative request URLs, the Patient read first.
+ */
+export function contextRequestTemplates(token: string): string[] {
+  return contextRequestUrls(PLACEHOLDER).map((url) => url.replaceAll(PLACEHOLDER, token));
+}
+
 const STATUSES_MEANING_NO_BATCH = new Set([400, 403, 404, 405, 415, 422, 501]);
 
 /**

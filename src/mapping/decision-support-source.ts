@@ -78,3 +78,11 @@ export function sourceAttributeLines(): string[] {
     `Not used: ${S.notUsed}.`,
   ];
 }
+
+/**
+ * The source attributes in one paragraph (a CDS Hooks card's detail, the SMART app's footer): the computed-result
+ * statement, the criteria, the inputs and what is not used.
+ */
+export function sourceStatement(): string {
+  return `${computedResultStatement()} Criteria: ${S.citations.join(' ')} Inputs used: ${S.inputs.join('; ')}. Not used: ${S.notUsed}.`;
+}

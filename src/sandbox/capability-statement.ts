@@ -10,6 +10,7 @@ import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceSearchParam,
+  CapabilityStatementRestSecurity,
 } from '@medplum/fhirtypes';
 
 /** Extension on rest.resource[Subscription] listing the supported channel types (valueCode, repeated). */
@@ -34,7 +35,16 @@ export interface SoftwareInfo {
   readonly version: string;
 }
 
-export function buildCapabilityStatement(baseUrl: string, software: SoftwareInfo): CapabilityStatement {
+/**
+ * @param baseUrl - The sandbox's FHIR base.
+ * @param software - Name and version reported.
+ * @param security - SMART-on-FHIR security (the sandbox's SMART endpoints), when the service mounts them.
+ */
+export function buildCapabilityStatement(
+  baseUrl: string,
+  software: SoftwareInfo,
+  security?: CapabilityStatementRestSecurity,
+): CapabilityStatement {
   const resource = getResourceTypes()
     .sort()
     .map((type): CapabilityStatementRestResource => {
@@ -75,6 +85,7 @@ export function buildCapabilityStatement(baseUrl: string, software: SoftwareInfo
       {
         mode: 'server',
         documentation: 'In-memory FHIR R4 sandbox; data is lost on restart.',
+        ...(security ? { security } : {}),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
         resource,
       },

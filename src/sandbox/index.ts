@@ -11,6 +11,7 @@
  *   await sandbox.close();
  */
 import { FhirRouter } from '@medplum/fhir-router';
+import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import type { Router } from 'express';
 import type { Logger } from '../logging.ts';
 import { logger as rootLogger } from '../logging.ts';
@@ -39,6 +40,8 @@ export interface SandboxOptions {
   readonly notifications?: NotifierTuning;
   /** Reported in the CapabilityStatement's `software`. */
   readonly software?: { readonly name: string; readonly version: string };
+  /** SMART-on-FHIR security for the CapabilityStatement (the service's sandbox SMART endpoints). */
+  readonly security?: CapabilityStatementRestSecurity;
 }
 
 export interface Sandbox {
@@ -73,6 +76,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     capabilityStatement: buildCapabilityStatement(
       baseUrl,
       options.software ?? { name: 'irecist-adapter sandbox', version: '0.1.0' },
+      options.security,
     ),
     logger,
     bodyLimit: options.bodyLimit,

@@ -26,6 +26,7 @@ import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
 import { createPatientThrottle } from '../worker/patient-throttle.ts';
 import { type Enqueue, stateEventTracker, throttledEnqueue } from './enqueue.ts';
 import { closeServer, createApp, listen } from './http-server.ts';
+import { mountClinicianViews, sandboxSmartSecurity } from './mount-clinician-views.ts';
 import { queueDepthScraper, readinessChecks } from './readiness.ts';
 import { pollsOnItsOwn, setUpSubscriptions } from './subscriptions.ts';
 import { startWorkers } from './workers.ts';
@@ -112,12 +113,18 @@ interface RouteDeps {
   metrics: Metrics;
   db: Database;
   client: MedplumClient;
+  capabilities: () => Promise<Capabilities>;
   queue: JobQueue;
+  url: string;
+  logger: Logger;
   sandbox?: Sandbox;
 }
 
-/** Mounts intake (first: it reads the raw body), the sandbox, health and metrics; then 404 and the error edge. */
-function mountRoutes(app: express.Express, deps: RouteDeps): void {
+/**
+ * Mounts intake (first: it reads the raw body), the clinician views (CDS Hooks, the SMART app and the sandbox's SMART
+ * endpoints, which must come before the sandbox FHIR router), the sandbox, health and metrics.
+ */
+async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void> {
   const { metrics } = deps;
   app.use(
     createNotificationsRouter({
@@ -127,6 +134,7 @@ function mountRoutes(app: express.Express, deps: RouteDeps): void {
       onOutcome: (shape, result) => metrics.notifications.inc({ shape, outcome: result }),
     }),
   );
+  await mountClinicianViews(app, deps);
   if (deps.sandbox) app.use('/fhir/R4', deps.sandbox.router);
   app.use(
     createHealthRouter(
@@ -160,6 +168,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         baseUrl: `${url}/fhir/R4`,
         logger: log,
         software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
+        security: sandboxSmartSecurity(url),
       })
     : undefined;
   const client = fhirClientFor(config, options, metrics, sandbox);
@@ -168,7 +177,19 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const enqueue = throttledEnqueue(queue, throttle);
   const poller = pollerFor(config, options, client, state, enqueue);
 
-  mountRoutes(app, { config, state, enqueue, metrics, db, client, queue, sandbox });
+  await mountRoutes(app, {
+    config,
+    state,
+    enqueue,
+    metrics,
+    db,
+    client,
+    capabilities,
+    queue,
+    url,
+    logger: log,
+    sandbox,
+  });
   mountErrorEdge(app);
   await startWorkers(queue, {
     client,

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_FHIR_SCOPE, describeConfig, loadConfig } from '../../src/config.ts';
+import { describeConfig } from '../../src/config/describe-config.ts';
+import { ConfigError, DEFAULT_FHIR_SCOPE, loadConfig } from '../../src/config.ts';
 
 const pem = (type: 'rsa' | 'ec', options: object) =>
   generateKeyPairSync(type as 'rsa', options as { modulusLength: number }).privateKey.export({
