@@ -150,7 +150,9 @@ function patternText(tp: TimepointAssessment, names: LesionNamer): string {
     const assessed = tp.lesions.filter((l) => l.assessed);
     const allGrowing = assessed.length > 0 && assessed.every((l) => l.growing);
     const why = allGrowing ? 'every assessed lesion is larger than at its smallest' : 'more than 3 lesions progressing';
-    lines.push(`Widespread progression: ${which ? `${which}; ` : ''}${why}.`);
+    // One lesion is all the disease there is: "widespread" would misdescribe it, and it is not oligoprogression.
+    if (assessed.length === 1) lines.push(`All assessed disease is growing (${which}): not oligoprogression.`);
+    else lines.push(`Widespread progression: ${which ? `${which}; ` : ''}${why}.`);
   }
   if (tp.resistance === 'primary') lines.push('Primary resistance: no response before progression.');
   if (tp.resistance === 'acquired') lines.push('Acquired resistance: progression after an earlier response.');

@@ -260,6 +260,16 @@ describe('what the report names', () => {
       'Widespread progression: 1 lesion(s) progressing (L1 (Site of L1)); every assessed lesion is larger than at its smallest.',
     );
     expect(widespread.last).not.toContain('Oligoprogression');
+    const single = run({
+      scans: [
+        [-7, { L1: 30 }],
+        [56, { L1: 45 }],
+      ],
+    });
+    expect(single.last).toContain(
+      'All assessed disease is growing (1 lesion(s) progressing (L1 (Site of L1))): not oligoprogression.',
+    );
+    expect(single.last).not.toContain('Widespread');
   });
 
   it('the lesion table in the rendered report: site, baseline, smallest, this scan, change; a lesion not measured named', () => {
