@@ -7,13 +7,14 @@
  * https://hl7.org/fhir/uv/bulkdata/export.html#query-parameters
  */
 import type { Parameters } from '@medplum/fhirtypes';
+import type { ExportLevel } from '../bulk/export-request.ts';
 import { isFhirInstant } from '../fhir-model/dates.ts';
 import { isFhirId } from '../fhir-model/ids.ts';
 import { isObject } from '../fhir-model/json.ts';
 import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { isKnownResourceType } from '../fhir-model/resource-types.ts';
 
-export type ExportLevel = { kind: 'system' } | { kind: 'patient' } | { kind: 'group'; groupId: string };
+export type { ExportLevel };
 
 export interface ExportRequest {
   readonly level: ExportLevel;
