@@ -27,6 +27,7 @@ export const INTEGRATION = [
   'test/queue/state-store.test.ts',
   'test/registration/**/*.test.ts',
   'test/sandbox/!(definitions).test.ts',
+  'test/bulk/bulk-client.test.ts',
 ];
 const ALL = ['test/**/*.test.ts'];
 const NOT_IN_SUITE = ['test/log-scan/**'];

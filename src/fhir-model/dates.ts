@@ -24,3 +24,21 @@ export function datePart(value: unknown): CalendarDay | undefined {
   if (day > (month === 2 && isLeapYear(year) ? 29 : (DAYS_IN_MONTH[month - 1] as number))) return undefined;
   return `${m[1]}-${m[2]}-${m[3]}`;
 }
+
+const INSTANT =
+  /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/;
+
+/**
+ * Whether a value is a FHIR instant: a day that exists, a time to the second and a time zone
+ * (https://hl7.org/fhir/R4/datatypes.html#instant), e.g. a Bulk Data `_since` or `transactionTime`.
+ * @param value - Anything.
+ * @returns True for an instant.
+ */
+export function isFhirInstant(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    INSTANT.test(value) &&
+    datePart(value) !== undefined &&
+    !Number.isNaN(Date.parse(value))
+  );
+}

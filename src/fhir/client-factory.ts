@@ -108,10 +108,7 @@ export function createFhirFetch(params: {
     const method = init.method ?? 'GET';
     const canResend = init.body === undefined || init.body === null || typeof init.body === 'string';
     for (let attempt = 0; ; attempt++) {
-      const headers = new Headers(init.headers);
-      if (params.tokenProvider && new URL(url).origin === origin) {
-        headers.set('Authorization', `Bearer ${await params.tokenProvider.getToken()}`);
-      }
+      const headers = await authorisedHeaders(init.headers, url, origin, params.tokenProvider);
       const timeout = AbortSignal.timeout(params.timeoutMs);
       const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
 
@@ -147,6 +144,103 @@ export function createFhirFetch(params: {
         headers: outHeaders,
       });
     }
+  };
+}
+
+/** The request's headers with the access token, when there is one and the URL is on the FHIR server's origin. */
+async function authorisedHeaders(
+  init: ConstructorParameters<typeof Headers>[0],
+  url: string,
+  origin: string,
+  tokenProvider: TokenProvider | undefined,
+): Promise<Headers> {
+  const headers = new Headers(init);
+  if (tokenProvider && new URL(url).origin === origin) {
+    headers.set('Authorization', `Bearer ${await tokenProvider.getToken()}`);
+  }
+  return headers;
+}
+
+/**
+ * A fetch for large downloads (Bulk Data files): the token, origin rule, one retry after a 401 and error classes of
+ * createFhirFetch, but the body is handed over as a stream, never buffered. The timeout covers the wait for the
+ * headers and then every pause between chunks of the body, so a long download that keeps moving is never cut off
+ * and one that stalls fails as a retryable timeout.
+ * @param params - Base URL (the token goes only to its origin), timeout, token provider, underlying fetch.
+ * @returns A fetch that resolves only for status < 400 and throws FhirRequestError otherwise.
+ */
+export function createStreamingFhirFetch(params: {
+  baseUrl: string;
+  timeoutMs: number;
+  tokenProvider?: TokenProvider;
+  fetch?: FetchFn;
+}): FetchFn {
+  const baseFetch = params.fetch ?? globalThis.fetch;
+  const origin = new URL(params.baseUrl).origin;
+
+  return async (url: string, init: RequestInit = {}): Promise<Response> => {
+    const method = init.method ?? 'GET';
+    for (let attempt = 0; ; attempt++) {
+      const headers = await authorisedHeaders(init.headers, url, origin, params.tokenProvider);
+      const stall = stallTimer(params.timeoutMs);
+      const signal = init.signal ? AbortSignal.any([init.signal, stall.signal]) : stall.signal;
+      let response: Response;
+      try {
+        response = await abortable(baseFetch(url, { ...init, headers, signal }), signal);
+      } catch (err) {
+        stall.stop();
+        logger.warn({ method, path: new URL(url).pathname }, 'FHIR request failed');
+        throw errorFromFetchFailure(err);
+      }
+      if (response.status === 401 && attempt === 0 && params.tokenProvider?.invalidate()) {
+        stall.stop();
+        await response.body?.cancel();
+        continue;
+      }
+      logger.debug({ method, path: new URL(url).pathname, status: response.status }, 'FHIR request (streamed)');
+      if (response.status >= 400) {
+        const text = await abortable(response.text(), signal).catch(() => '');
+        stall.stop();
+        throw errorForStatus(response.status, {
+          retryAfter: response.headers.get('retry-after'),
+          serverOutcome: operationOutcomeIn(text),
+        });
+      }
+      const outHeaders = new Headers(response.headers);
+      for (const h of DROPPED_RESPONSE_HEADERS) outHeaders.delete(h);
+      const body = response.body?.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, controller) {
+            stall.touch();
+            controller.enqueue(chunk);
+          },
+          flush: () => stall.stop(),
+        }),
+      );
+      if (!body) stall.stop();
+      return new Response(body ?? null, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: outHeaders,
+      });
+    }
+  };
+}
+
+/** An AbortSignal that fires (TimeoutError) when `touch` has not been called for `ms`. */
+function stallTimer(ms: number): { signal: AbortSignal; touch: () => void; stop: () => void } {
+  const controller = new AbortController();
+  const fire = () => controller.abort(new DOMException('FHIR server stalled', 'TimeoutError'));
+  let timer = setTimeout(fire, ms);
+  timer.unref();
+  return {
+    signal: controller.signal,
+    touch() {
+      clearTimeout(timer);
+      timer = setTimeout(fire, ms);
+      timer.unref();
+    },
+    stop: () => clearTimeout(timer),
   };
 }
 

@@ -2,7 +2,7 @@
  * The sandbox's CapabilityStatement (`GET /metadata`): every R4 resource type with the interactions the
  * sandbox implements, the search parameters its matcher can answer, batch + transaction at system level, and
  * rest-hook Subscriptions (R4 has no element for channel types, so it is said in an extension and in the
- * documentation of the Subscription resource entry).
+ * documentation of the Subscription resource entry), and Bulk Data `$export` at system, Patient and Group level.
  * https://hl7.org/fhir/R4/capabilitystatement.html
  */
 import { getResourceTypes, globalSchema } from '@medplum/core';
@@ -27,6 +27,13 @@ const RESOURCE_INTERACTIONS = [
   'create',
   'search-type',
 ] as const;
+
+/** Bulk Data Access IG v2 export operations (system, Patient and Group level). */
+const BULK_DATA = 'http://hl7.org/fhir/uv/bulkdata';
+const BULK_EXPORT_OPERATIONS: Readonly<Record<string, string>> = {
+  Patient: `${BULK_DATA}/OperationDefinition/patient-export`,
+  Group: `${BULK_DATA}/OperationDefinition/group-export`,
+};
 
 const SEARCHABLE_TYPES = new Set(['token', 'reference', 'string', 'uri', 'date']);
 
@@ -63,6 +70,8 @@ export function buildCapabilityStatement(
         searchRevInclude: ['*'],
         searchParam: searchParams(type),
       };
+      const bulk = BULK_EXPORT_OPERATIONS[type];
+      if (bulk) entry.operation = [{ name: 'export', definition: bulk }];
       if (type === 'Subscription') {
         entry.documentation =
           'Channel type rest-hook, Medplum style: POST of the resource (or {} on delete) with X-Medplum-Subscription, ' +
@@ -79,6 +88,7 @@ export function buildCapabilityStatement(
     kind: 'instance',
     software: { name: software.name, version: software.version },
     implementation: { description: 'irecist-adapter embedded sandbox FHIR server', url: baseUrl },
+    instantiates: [`${BULK_DATA}/CapabilityStatement/bulk-data`],
     fhirVersion: '4.0.1',
     format: ['application/fhir+json', 'json'],
     rest: [
@@ -87,6 +97,7 @@ export function buildCapabilityStatement(
         documentation: 'In-memory FHIR R4 sandbox; data is lost on restart.',
         ...(security ? { security } : {}),
         interaction: [{ code: 'transaction' }, { code: 'batch' }],
+        operation: [{ name: 'export', definition: `${BULK_DATA}/OperationDefinition/export` }],
         resource,
       },
     ],

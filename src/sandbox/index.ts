@@ -1,7 +1,7 @@
 /**
  * The embedded sandbox FHIR R4 server (contract §3-4): with no FHIR_BASE_URL, `serve` mounts `router` at
  * /fhir/R4. It stores resources in memory, answers the FHIR REST API (read, vread, search, create, update,
- * conditional create/update/delete, patch, delete, history, batch, transaction, /metadata) and notifies
+ * conditional create/update/delete, patch, delete, history, batch, transaction, /metadata, Bulk Data `$export`) and notifies
  * rest-hook Subscriptions the way Medplum does, so the adapter can subscribe to it like to a real server.
  *
  *   const sandbox = createSandbox({ baseUrl: 'http://127.0.0.1:8080/fhir/R4' });
@@ -15,6 +15,7 @@ import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import type { Router } from 'express';
 import type { Logger } from '../logging.ts';
 import { logger as rootLogger } from '../logging.ts';
+import { type BulkExportTuning, createBulkExport } from './bulk-export.ts';
 import { buildCapabilityStatement } from './capability-statement.ts';
 import { ensureR4Definitions } from './definitions.ts';
 import { SandboxRepository } from './memory-store.ts';
@@ -23,6 +24,7 @@ import { createSandboxRouter } from './sandbox-router.ts';
 import type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
 import { SubscriptionNotifier } from './subscription-notifier.ts';
 
+export type { BulkExportTuning } from './bulk-export.ts';
 export { medplumSignature, verifyMedplumSignature } from './medplum-signature.ts';
 export type { WriteEvent, WriteInteraction } from './memory-store.ts';
 export { SandboxRepository } from './memory-store.ts';
@@ -42,6 +44,8 @@ export interface SandboxOptions {
   readonly software?: { readonly name: string; readonly version: string };
   /** SMART-on-FHIR security for the CapabilityStatement (the service's sandbox SMART endpoints). */
   readonly security?: CapabilityStatementRestSecurity;
+  /** Bulk Data `$export` tuning (Retry-After, file lifetime and size; tests hold jobs in progress). */
+  readonly bulkExport?: BulkExportTuning;
 }
 
 export interface Sandbox {
@@ -54,7 +58,9 @@ export interface Sandbox {
   readonly notificationStats: NotifierStats;
   /** Resolves when no notification is pending, waiting for a retry, or in flight. */
   waitForIdle(): Promise<void>;
-  /** Stops notifications (aborting those in flight and pending retries); the router keeps answering. */
+  /** Bulk Data export jobs held (being written, or with files on disk). */
+  bulkExportJobs(): number;
+  /** Stops notifications (aborting those in flight and pending retries) and removes export files; the router keeps answering. */
   close(): Promise<void>;
 }
 
@@ -70,6 +76,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     context?.events.push(...events);
     notifier.enqueue(events, context?.answered);
   });
+  const bulkExport = createBulkExport({ repo, baseUrl, logger, tuning: options.bulkExport });
   const router = createSandboxRouter({
     repo,
     fhirRouter: new FhirRouter(),
@@ -80,6 +87,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     ),
     logger,
     bodyLimit: options.bodyLimit,
+    bulkExport,
   });
   return {
     router,
@@ -87,6 +95,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     baseUrl,
     notificationStats: notifier.stats,
     waitForIdle: () => notifier.waitForIdle(),
-    close: () => notifier.close(),
+    bulkExportJobs: () => bulkExport.jobCount(),
+    close: async () => {
+      await Promise.all([notifier.close(), bulkExport.close()]);
+    },
   };
 }

@@ -14,6 +14,7 @@ import { badRequest, OutcomeError, outcome, unsupportedMediaType } from '../fhir
 import type { BodyErrorTexts } from '../fhir-model/to-operation-outcome.ts';
 import type { Logger } from '../logging.ts';
 import { createErrorHandler } from '../server/error-handler.ts';
+import type { BulkExport } from './bulk-export.ts';
 import { decorateBundleResponse, processBundle, unchangedOutcome } from './bundle-handler.ts';
 import type { SandboxRepository, WriteEvent } from './memory-store.ts';
 import type { SandboxRequestContext } from './request-context.ts';
@@ -41,6 +42,8 @@ export interface SandboxRouterOptions {
   readonly logger: Logger;
   /** Largest accepted request body (default 50 MiB). */
   readonly bodyLimit?: string | number;
+  /** Bulk Data `$export`, served in front of the FHIR router. */
+  readonly bulkExport?: BulkExport;
 }
 
 /** Thrown inside a unit of work to roll it back while still answering the (error) response. */
@@ -65,6 +68,7 @@ export function createSandboxRouter(options: SandboxRouterOptions): Router {
   router.get('/metadata', (_req, res) => {
     sendFhir(res, 200, capabilityStatement);
   });
+  if (options.bulkExport) router.use(options.bulkExport.routes((work) => queue.run(work)));
 
   router.use(async (req: Request, res: Response) => {
     const started = performance.now();

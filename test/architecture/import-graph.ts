@@ -22,7 +22,8 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['pipeline'],
   ['api'],
   ['fhir', 'queue', 'server'],
-  ['intake', 'registration', 'polling', 'worker', 'sandbox', 'cds-hooks', 'app'],
+  ['bulk'],
+  ['intake', 'registration', 'polling', 'worker', 'sandbox', 'cds-hooks', 'app', 'backfill'],
   ['service'],
   ['cli'],
 ];
