@@ -8,7 +8,7 @@
 import { getReferenceString, getStatus, isOk } from '@medplum/core';
 import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
 import { badRequest, OutcomeError, outcome, unsupportedMediaType } from '../fhir-model/outcomes.ts';
 import type { BodyErrorTexts } from '../fhir-model/to-operation-outcome.ts';
@@ -41,6 +41,10 @@ export interface SandboxRouterOptions {
   readonly logger: Logger;
   /** Largest accepted request body (default 50 MiB). */
   readonly bodyLimit?: string | number;
+  /** The server profile's restrictions (server-profiles/restrictions.ts), run after the body is parsed. */
+  readonly restrict?: RequestHandler;
+  /** The queue every unit of work on the repository runs in (shared with /sandbox/load); default its own. */
+  readonly queue?: SerialQueue;
 }
 
 /** Thrown inside a unit of work to roll it back while still answering the (error) response. */
@@ -55,12 +59,13 @@ class Rollback extends Error {
 export function createSandboxRouter(options: SandboxRouterOptions): Router {
   const { repo, fhirRouter, capabilityStatement, logger } = options;
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const queue = new SerialQueue();
+  const queue = options.queue ?? new SerialQueue();
   const router = express.Router();
 
   router.use(checkContentType);
   router.use(express.json({ type: (req) => JSON_TYPES.has(mediaType(req.headers['content-type'])), limit }));
   router.use(express.urlencoded({ type: FORM_TYPE, extended: false, limit }));
+  if (options.restrict) router.use(options.restrict);
 
   router.get('/metadata', (_req, res) => {
     sendFhir(res, 200, capabilityStatement);
@@ -128,7 +133,7 @@ export function createSandboxRouter(options: SandboxRouterOptions): Router {
 }
 
 /** Runs one request as a unit of work: committed if its outcome is OK, otherwise rolled back. */
-async function runUnit(repo: SandboxRepository, work: () => Promise<FhirResponse>): Promise<FhirResponse> {
+export async function runUnit(repo: SandboxRepository, work: () => Promise<FhirResponse>): Promise<FhirResponse> {
   try {
     return await repo.withTransaction(async () => {
       const response = await work();

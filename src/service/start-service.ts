@@ -135,7 +135,9 @@ async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void>
     }),
   );
   await mountClinicianViews(app, deps);
-  if (deps.sandbox) app.use('/fhir/R4', deps.sandbox.router);
+  if (deps.sandbox) {
+    app.use('/fhir/R4', deps.sandbox.router);
+  }
   app.use(
     createHealthRouter(
       metrics,
@@ -169,6 +171,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         logger: log,
         software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
         security: sandboxSmartSecurity(url),
+        profile: config.detection.sandboxProfile,
       })
     : undefined;
   const client = fhirClientFor(config, options, metrics, sandbox);
