@@ -21,6 +21,7 @@ import { ensureR4Definitions } from './definitions.ts';
 import { activateRequestedSubscriptions } from './hapi-subscription-activation.ts';
 import { SandboxRepository } from './memory-store.ts';
 import { currentRequestContext } from './request-context.ts';
+import { createSandboxLoader, type SandboxLoad } from './sandbox-load.ts';
 import { createSandboxRouter } from './sandbox-router.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { profileCapabilityStatement } from './server-profiles/profile-capability-statement.ts';
@@ -33,6 +34,7 @@ import { SubscriptionNotifier } from './subscription-notifier.ts';
 export { medplumSignature, verifyMedplumSignature } from './medplum-signature.ts';
 export type { WriteEvent, WriteInteraction } from './memory-store.ts';
 export { SandboxRepository } from './memory-store.ts';
+export type { LoadResult, SandboxLoad } from './sandbox-load.ts';
 export type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
 
 export interface SandboxOptions {
@@ -61,6 +63,8 @@ export interface Sandbox {
   readonly baseUrl: string;
   /** The server profile in force. */
   readonly profile: ServerProfile;
+  /** Loads a transaction or collection Bundle whatever the profile restricts (POST /sandbox/load). */
+  readonly load: SandboxLoad;
   /** Notification counters (delivered, failed, attempts). */
   readonly notificationStats: NotifierStats;
   /** Resolves when no notification is pending, waiting for a retry, or in flight. */
@@ -109,6 +113,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     repo,
     baseUrl,
     profile,
+    load: createSandboxLoader({ repo, fhirRouter, queue, profile }),
     notificationStats: notifier.stats,
     waitForIdle: () => notifier.waitForIdle(),
     close: () => notifier.close(),

@@ -17,15 +17,23 @@ beforeAll(async () => {
   for (const profile of PROFILES) harnesses.set(profile, await startSandbox({ profile }));
   // Data the hospital's systems put there, whatever the profile allows through the API.
   for (const profile of PROFILES) {
-    const repo = on(profile).sandbox.repo;
-    await repo.updateResource({ resourceType: 'Patient', id: 'p1', active: true });
-    await repo.updateResource({
-      resourceType: 'DiagnosticReport',
-      id: 'dr1',
-      status: 'final',
-      code: { text: 'CT' },
-      subject: { reference: 'Patient/p1' },
+    const res = await on(profile).load({
+      resourceType: 'Bundle',
+      type: 'collection',
+      entry: [
+        { resource: { resourceType: 'Patient', id: 'p1', active: true } },
+        {
+          resource: {
+            resourceType: 'DiagnosticReport',
+            id: 'dr1',
+            status: 'final',
+            code: { text: 'CT' },
+            subject: { reference: 'Patient/p1' },
+          },
+        },
+      ],
     });
+    expect(res.status, profile).toBe(200);
   }
 });
 afterAll(async () => {
