@@ -7,6 +7,11 @@ import { type KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type CdsClient, readCdsClients } from './config/cds-clients.ts';
+import {
+  type ChangeDetectionSettings,
+  DEFAULT_SAFETY_NET_SECONDS,
+  readChangeDetection,
+} from './config/change-detection.ts';
 import { readSmartAppSettings, type SmartAppSettings } from './config/smart-app-settings.ts';
 import { jwtAlgOf, parsePrivateKey } from './util/private-key.ts';
 
@@ -25,9 +30,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  */
 export const DEFAULT_FHIR_SCOPE =
   'system/*.rs system/DiagnosticReport.cu system/Observation.cu system/Flag.cu system/Provenance.c system/Subscription.cu';
-
-/** Polling interval the catch-up poller uses when POLL_INTERVAL_SECONDS is 0 but the server has no subscriptions. */
-export const FALLBACK_POLL_INTERVAL_SECONDS = 60;
 
 export type FhirAuthConfig =
   | { mode: 'none' }
@@ -77,8 +79,10 @@ export interface Config {
     generated: boolean;
   };
   subscribe: boolean;
-  /** 0 = off, unless the server has no subscriptions (then FALLBACK_POLL_INTERVAL_SECONDS). */
+  /** The safety-net poll under Subscriptions (0 = off); also the interval of the other detection modes when set. */
   pollIntervalSeconds: number;
+  /** SANDBOX_PROFILE, CHANGE_DETECTION, BULK_GROUP_ID and the interval of a detection mode other than Subscriptions. */
+  detection: ChangeDetectionSettings;
   queueConcurrency: number;
   /** A patient assessed less than this long ago is assessed again only when the window has passed (0 = off). */
   assessThrottleMs: number;
@@ -173,7 +177,7 @@ function readService({ raw, read }: Readers) {
 function readWork({ read }: Readers) {
   return {
     subscribe: read('SUBSCRIBE', boolVar) ?? true,
-    pollIntervalSeconds: read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? 0,
+    pollIntervalSeconds: read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? DEFAULT_SAFETY_NET_SECONDS,
     queueConcurrency: read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4,
     assessThrottleMs: read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000,
   };
@@ -217,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const readers = createReaders(env);
   const { port, baseUrl, sandbox, publicUrl, logLevel, timeoutMs } = readService(readers);
   const work = readWork(readers);
+  const detection = readChangeDetection(readers.raw, sandbox, readers.problems);
   const database = readDatabase(readers);
   const webhook = readWebhook(readers, sandbox);
   const auth = readFhirAuth(readers, sandbox);
@@ -231,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database,
     webhook,
     ...work,
+    detection,
     ...views,
   };
 }

@@ -65,6 +65,11 @@ export interface SubscriptionOptions {
   /** More Observation codes to watch (contract: "more codes configurable" for ctDNA). */
   extraObservationCodes?: readonly { system: string; code: string }[];
   /**
+   * Classic rest-hook without a payload: the server then notifies with an empty POST and the adapter catches up
+   * (what the sandbox's hapi profile does, as HAPI does for such Subscriptions).
+   */
+  withoutPayload?: boolean;
+  /**
    * Templates by name (`r4-observation`, ..., `r4-backport`, as in profiles/Subscription-template-<name>.json).
    * Default: read from profiles/; `[]` = use only the built-in content.
    */
@@ -283,6 +288,7 @@ export function buildSubscriptions(options: SubscriptionOptions): AdapterSubscri
     if (c.key === SUBSCRIPTION_KEYS.observation)
       sub.criteria = withExtraCodes(sub.criteria, options.extraObservationCodes);
     addFlavourExtensions(sub, options, false);
+    if (options.withoutPayload) delete sub.channel.payload;
     return sub;
   });
 }

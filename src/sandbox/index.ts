@@ -13,14 +13,22 @@
 import { FhirRouter } from '@medplum/fhir-router';
 import type { CapabilityStatementRestSecurity } from '@medplum/fhirtypes';
 import type { Router } from 'express';
+import type { SandboxProfileName } from '../config/change-detection.ts';
 import type { Logger } from '../logging.ts';
 import { logger as rootLogger } from '../logging.ts';
 import { type BulkExportTuning, createBulkExport } from './bulk-export.ts';
 import { buildCapabilityStatement } from './capability-statement.ts';
 import { ensureR4Definitions } from './definitions.ts';
+import { activateRequestedSubscriptions } from './hapi-subscription-activation.ts';
 import { SandboxRepository } from './memory-store.ts';
 import { currentRequestContext } from './request-context.ts';
+import { createSandboxLoader, type SandboxLoad } from './sandbox-load.ts';
 import { createSandboxRouter } from './sandbox-router.ts';
+import { SerialQueue } from './serial-queue.ts';
+import { profileCapabilityStatement } from './server-profiles/profile-capability-statement.ts';
+import type { ServerProfile } from './server-profiles/profile-model.ts';
+import { profileRestrictions } from './server-profiles/restrictions.ts';
+import { serverProfile } from './server-profiles/server-profiles.ts';
 import type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
 import { SubscriptionNotifier } from './subscription-notifier.ts';
 
@@ -28,6 +36,7 @@ export type { BulkExportTuning } from './bulk-export.ts';
 export { medplumSignature, verifyMedplumSignature } from './medplum-signature.ts';
 export type { WriteEvent, WriteInteraction } from './memory-store.ts';
 export { SandboxRepository } from './memory-store.ts';
+export type { LoadResult, SandboxLoad } from './sandbox-load.ts';
 export type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
 
 export interface SandboxOptions {
@@ -46,6 +55,8 @@ export interface SandboxOptions {
   readonly security?: CapabilityStatementRestSecurity;
   /** Bulk Data `$export` tuning (Retry-After, file lifetime and size; tests hold jobs in progress). */
   readonly bulkExport?: BulkExportTuning;
+  /** The server the sandbox imitates (SANDBOX_PROFILE; default medplum, the sandbox as it always was). */
+  readonly profile?: SandboxProfileName;
 }
 
 export interface Sandbox {
@@ -54,6 +65,10 @@ export interface Sandbox {
   /** The store behind the router; direct writes notify Subscriptions too (immediately). */
   readonly repo: SandboxRepository;
   readonly baseUrl: string;
+  /** The server profile in force. */
+  readonly profile: ServerProfile;
+  /** Loads a transaction or collection Bundle whatever the profile restricts (POST /sandbox/load). */
+  readonly load: SandboxLoad;
   /** Notification counters (delivered, failed, attempts). */
   readonly notificationStats: NotifierStats;
   /** Resolves when no notification is pending, waiting for a retry, or in flight. */
@@ -69,30 +84,44 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   ensureR4Definitions();
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const logger = (options.logger ?? rootLogger).child({ component: 'sandbox' });
+  const profile = serverProfile(options.profile);
   const repo = new SandboxRepository({ baseUrl, validate: options.validate });
-  const notifier = new SubscriptionNotifier({ store: repo, logger, ...options.notifications });
+  const notifier = new SubscriptionNotifier({
+    store: repo,
+    logger,
+    style: profile.notifications === 'hapi' ? 'hapi' : 'medplum',
+    ...options.notifications,
+  });
+  const queue = new SerialQueue();
   repo.onCommit((events) => {
     const context = currentRequestContext();
     context?.events.push(...events);
-    notifier.enqueue(events, context?.answered);
+    if (profile.notifications !== 'none') notifier.enqueue(events, context?.answered);
+    if (profile.notifications === 'hapi') activateRequestedSubscriptions(events, repo, queue, logger);
   });
   const bulkExport = createBulkExport({ repo, baseUrl, logger, tuning: options.bulkExport });
+  const full = buildCapabilityStatement(
+    baseUrl,
+    options.software ?? { name: 'irecist-adapter sandbox', version: '0.1.0' },
+    options.security,
+  );
+  const fhirRouter = new FhirRouter();
   const router = createSandboxRouter({
     repo,
-    fhirRouter: new FhirRouter(),
-    capabilityStatement: buildCapabilityStatement(
-      baseUrl,
-      options.software ?? { name: 'irecist-adapter sandbox', version: '0.1.0' },
-      options.security,
-    ),
+    fhirRouter,
+    queue,
+    capabilityStatement: profileCapabilityStatement(full, profile),
     logger,
     bodyLimit: options.bodyLimit,
     bulkExport,
+    restrict: profileRestrictions(profile, (type, id) => repo.currentVersionId(type, id)),
   });
   return {
     router,
     repo,
     baseUrl,
+    profile,
+    load: createSandboxLoader({ repo, fhirRouter, queue, profile }),
     notificationStats: notifier.stats,
     waitForIdle: () => notifier.waitForIdle(),
     bulkExportJobs: () => bulkExport.jobCount(),

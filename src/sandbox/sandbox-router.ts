@@ -8,7 +8,7 @@
 import { getReferenceString, getStatus, isOk } from '@medplum/core';
 import type { FhirRequest, FhirResponse, FhirRouter, HttpMethod } from '@medplum/fhir-router';
 import type { CapabilityStatement, OperationOutcome, Resource } from '@medplum/fhirtypes';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import express from 'express';
 import { badRequest, OutcomeError, outcome, unsupportedMediaType } from '../fhir-model/outcomes.ts';
 import type { BodyErrorTexts } from '../fhir-model/to-operation-outcome.ts';
@@ -44,6 +44,10 @@ export interface SandboxRouterOptions {
   readonly bodyLimit?: string | number;
   /** Bulk Data `$export`, served in front of the FHIR router. */
   readonly bulkExport?: BulkExport;
+  /** The server profile's restrictions (server-profiles/restrictions.ts), run after the body is parsed. */
+  readonly restrict?: RequestHandler;
+  /** The queue every unit of work on the repository runs in (shared with /sandbox/load); default its own. */
+  readonly queue?: SerialQueue;
 }
 
 /** Thrown inside a unit of work to roll it back while still answering the (error) response. */
@@ -58,12 +62,13 @@ class Rollback extends Error {
 export function createSandboxRouter(options: SandboxRouterOptions): Router {
   const { repo, fhirRouter, capabilityStatement, logger } = options;
   const limit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
-  const queue = new SerialQueue();
+  const queue = options.queue ?? new SerialQueue();
   const router = express.Router();
 
   router.use(checkContentType);
   router.use(express.json({ type: (req) => JSON_TYPES.has(mediaType(req.headers['content-type'])), limit }));
   router.use(express.urlencoded({ type: FORM_TYPE, extended: false, limit }));
+  if (options.restrict) router.use(options.restrict);
 
   router.get('/metadata', (_req, res) => {
     sendFhir(res, 200, capabilityStatement);
@@ -132,7 +137,7 @@ export function createSandboxRouter(options: SandboxRouterOptions): Router {
 }
 
 /** Runs one request as a unit of work: committed if its outcome is OK, otherwise rolled back. */
-async function runUnit(repo: SandboxRepository, work: () => Promise<FhirResponse>): Promise<FhirResponse> {
+export async function runUnit(repo: SandboxRepository, work: () => Promise<FhirResponse>): Promise<FhirResponse> {
   try {
     return await repo.withTransaction(async () => {
       const response = await work();

@@ -24,16 +24,12 @@
 
 import { setMaxListeners } from 'node:events';
 import type { BackgroundJobInteraction, WithId } from '@medplum/core';
-import { resourceMatchesSubscriptionCriteria, stringify } from '@medplum/core';
+import { resourceMatchesSubscriptionCriteria } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
 import type { Logger } from '../logging.ts';
 import type { WriteEvent } from './memory-store.ts';
-import {
-  buildRestHookHeaders,
-  isActiveRestHook,
-  maxAttemptsOf,
-  type NotifiableInteraction,
-} from './rest-hook-request.ts';
+import { isActiveRestHook, type NotifiableInteraction } from './rest-hook-request.ts';
+import { type RestHookRequest, type RestHookStyle, restHookAttempts, restHookRequest } from './rest-hook-styles.ts';
 
 /** What the notifier needs from the store. */
 export interface NotifierStore {
@@ -55,6 +51,8 @@ export interface NotifierTuning {
 export interface NotifierOptions extends NotifierTuning {
   readonly store: NotifierStore;
   readonly logger: Logger;
+  /** Whose rest-hook deliveries to send (default Medplum's; the hapi profile sends HAPI's, rest-hook-styles.ts). */
+  readonly style?: RestHookStyle;
 }
 
 export interface NotifierStats {
@@ -74,6 +72,7 @@ export class SubscriptionNotifier {
   private readonly retryMaxDelayMs: number;
   private readonly requestTimeoutMs: number;
   private readonly concurrency: number;
+  private readonly style: RestHookStyle;
   private readonly closing = new AbortController();
   private outstanding = 0;
   private idleWaiters: (() => void)[] = [];
@@ -87,6 +86,7 @@ export class SubscriptionNotifier {
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 60_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.concurrency = Math.max(1, options.concurrency ?? 8);
+    this.style = options.style ?? 'medplum';
     // Every pending retry and request listens to this signal; there can be many at once.
     setMaxListeners(0, this.closing.signal);
   }
@@ -165,10 +165,9 @@ export class SubscriptionNotifier {
     interaction: NotifiableInteraction,
   ): Promise<void> {
     const { resource } = event;
-    const body = interaction === 'delete' ? '{}' : stringify(resource);
-    const headers = buildRestHookHeaders(subscription, resource, interaction, body);
-    const endpoint = subscription.channel.endpoint as string;
-    const maxAttempts = maxAttemptsOf(subscription);
+    const request = restHookRequest(this.style, subscription, resource, interaction);
+    if (!request) return;
+    const maxAttempts = restHookAttempts(this.style, subscription);
     const logFields = {
       subscription: subscription.id,
       resourceType: resource.resourceType,
@@ -186,7 +185,7 @@ export class SubscriptionNotifier {
         this.logger.debug({ ...logFields, attempt, reason: dropReason }, 'sandbox notification dropped');
         return;
       }
-      const result = await this.post(endpoint, headers, body);
+      const result = await this.send(request);
       if (result.ok) {
         this.stats.delivered++;
         this.logger.debug({ ...logFields, attempt, status: result.status }, 'sandbox notification delivered');
@@ -222,19 +221,15 @@ export class SubscriptionNotifier {
     return Math.min(this.retryMaxDelayMs, this.retryBaseDelayMs * 2 ** (attempt - 2));
   }
 
-  private async post(
-    endpoint: string,
-    headers: Record<string, string>,
-    body: string,
-  ): Promise<{ ok: boolean; status?: number; error?: string }> {
+  private async send(request: RestHookRequest): Promise<{ ok: boolean; status?: number; error?: string }> {
     await this.acquireSlot();
     try {
       if (this.closing.signal.aborted) return { ok: false, error: 'closed' };
       this.stats.attempts++;
-      const response = await fetch(endpoint, {
-        method: 'POST',
-        headers,
-        body,
+      const response = await fetch(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: request.body,
         redirect: 'manual',
         signal: AbortSignal.any([this.closing.signal, AbortSignal.timeout(this.requestTimeoutMs)]),
       });

@@ -19,6 +19,7 @@ import { type Database, openDatabase } from '../queue/database.ts';
 import { createJobQueue, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
 import { createStateStore, type StateStore } from '../queue/state-store.ts';
 import { createSandbox, type Sandbox } from '../sandbox/index.ts';
+import { createLoadRouter } from '../sandbox/load-router.ts';
 import { errorHandler, notFoundHandler } from '../server/error-handler.ts';
 import { createHealthRouter } from '../server/health-routes.ts';
 import { createMetrics, type Metrics } from '../server/metrics.ts';
@@ -135,7 +136,10 @@ async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void>
     }),
   );
   await mountClinicianViews(app, deps);
-  if (deps.sandbox) app.use('/fhir/R4', deps.sandbox.router);
+  if (deps.sandbox) {
+    app.use('/fhir/R4', deps.sandbox.router);
+    app.use(createLoadRouter({ load: deps.sandbox.load, baseUrl: deps.sandbox.baseUrl, logger: deps.logger }));
+  }
   app.use(
     createHealthRouter(
       metrics,
@@ -169,6 +173,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         logger: log,
         software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
         security: sandboxSmartSecurity(url),
+        profile: config.detection.sandboxProfile,
       })
     : undefined;
   const client = fhirClientFor(config, options, metrics, sandbox);

@@ -35,10 +35,15 @@ export async function setUpSubscriptions(deps: SubscriptionDeps): Promise<Subscr
   const { config, client, caps } = deps;
   if (!caps) return undefined;
   if (deps.sandbox) {
+    // The sandbox's profile decides: Medplum-style Subscriptions, HAPI-style ones without payload (HAPI then notifies
+    // with an empty POST and the adapter catches up), or none where the imitated server has no Subscription.
+    if (!caps.restHook) return undefined;
+    const hapi = config.detection.sandboxProfile === 'hapi';
     await registerSubscriptions(client, caps, {
       publicUrl: deps.url,
       secret: config.webhook.secret,
-      flavour: 'medplum',
+      flavour: hapi ? 'hapi' : 'medplum',
+      withoutPayload: hapi,
     });
     return undefined;
   }

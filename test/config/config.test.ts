@@ -39,9 +39,12 @@ describe('loadConfig', () => {
       database: { url: undefined, dataDir: './.data' },
       webhook: { generated: true },
       subscribe: true,
-      pollIntervalSeconds: 0,
+      pollIntervalSeconds: 300,
       queueConcurrency: 4,
+      detection: { sandboxProfile: 'medplum', intervalSeconds: 5 },
     });
+    expect(config.detection.mode).toBeUndefined();
+    expect(config.detection.bulkGroupId).toBeUndefined();
     expect(config.webhook.secret).toMatch(/^[0-9a-f]{64}$/);
     expect(loadConfig({}).webhook.secret).not.toBe(config.webhook.secret);
   });
@@ -75,7 +78,46 @@ describe('loadConfig', () => {
       subscribe: false,
       pollIntervalSeconds: 30,
       queueConcurrency: 8,
+      detection: { sandboxProfile: 'medplum', intervalSeconds: 30 },
     });
+  });
+
+  it.each([
+    [{}, { sandboxProfile: 'medplum', intervalSeconds: 5 }],
+    [{ SANDBOX_PROFILE: 'EPIC' }, { sandboxProfile: 'epic', intervalSeconds: 5 }],
+    [
+      { SANDBOX_PROFILE: 'hapi', POLL_INTERVAL_SECONDS: '2' },
+      { sandboxProfile: 'hapi', intervalSeconds: 2 },
+    ],
+    [
+      { CHANGE_DETECTION: 'watch-list', BULK_GROUP_ID: 'Group/cohort-1' },
+      { mode: 'watch-list', bulkGroupId: 'cohort-1' },
+    ],
+    [{ CHANGE_DETECTION: 'auto' }, { sandboxProfile: 'medplum' }],
+    [{ ...REAL }, { sandboxProfile: 'medplum', intervalSeconds: 60 }],
+    [{ ...REAL, POLL_INTERVAL_SECONDS: '0' }, { intervalSeconds: 60 }],
+    [
+      { ...REAL, CHANGE_DETECTION: 'bulk-export', BULK_GROUP_ID: 'onc' },
+      { mode: 'bulk-export', bulkGroupId: 'onc' },
+    ],
+  ])('reads the change-detection settings of %j', (env, expected) => {
+    expect(loadConfig(env).detection).toMatchObject(expected);
+  });
+
+  it.each([
+    [{ SANDBOX_PROFILE: 'cerner' }, 'SANDBOX_PROFILE: must be one of medplum, hapi, epic, oracle'],
+    [
+      { ...REAL, SANDBOX_PROFILE: 'epic' },
+      'SANDBOX_PROFILE: applies to the sandbox only; unset it when FHIR_BASE_URL is set',
+    ],
+    [
+      { CHANGE_DETECTION: 'smoke-signals' },
+      'CHANGE_DETECTION: must be auto or one of subscriptions, last-updated, bulk-export, watch-list',
+    ],
+    [{ BULK_GROUP_ID: 'no spaces' }, 'BULK_GROUP_ID: must be a Group id (letters, digits, "-" and ".", at most 64)'],
+    [{ ...REAL, CHANGE_DETECTION: 'bulk-export' }, 'BULK_GROUP_ID: is required when CHANGE_DETECTION=bulk-export'],
+  ])('refuses %j with one clear line', (env, problem) => {
+    expect(problemsOf(env)).toEqual([problem]);
   });
 
   it('treats empty variables as unset', () => {

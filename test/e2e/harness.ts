@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import express from 'express';
 import pg from 'pg';
+import { pino } from 'pino';
+import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { FetchFn } from '../../src/fhir/client-factory.ts';
 import type { Logger } from '../../src/logging.ts';
 import type { JobQueue, JobQueueOptions } from '../../src/queue/job-queue.ts';
 import { createSandbox, type Sandbox, type SandboxRepository } from '../../src/sandbox/index.ts';
+import { createLoadRouter } from '../../src/sandbox/load-router.ts';
 import { type RunningService, startService } from '../../src/service/start-service.ts';
 
 export const POSTGRES_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -20,12 +23,15 @@ export async function startTestService(options: {
   database: 'postgres' | 'pglite';
   schema?: string;
   dataDir?: string;
+  /** More environment (e.g. SANDBOX_PROFILE=epic). */
+  env?: Record<string, string>;
 }): Promise<RunningService> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'irecist-e2e-'));
   const config = loadConfig({
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent',
     DATA_DIR: dataDir,
     ...(options.database === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
+    ...options.env,
   });
   config.port = 0;
   return startService(config, {
@@ -98,15 +104,22 @@ export interface SandboxServer {
   close(): Promise<void>;
 }
 
-/** The sandbox FHIR server alone, on its own ephemeral port (src/sandbox createSandbox on an express app). */
-export async function startSandboxServer(): Promise<SandboxServer> {
+/**
+ * The sandbox FHIR server alone, on its own ephemeral port (src/sandbox createSandbox on an express app), with
+ * POST /sandbox/load; `profile` makes it imitate another server (SANDBOX_PROFILE).
+ */
+export async function startSandboxServer(options: { profile?: SandboxProfileName } = {}): Promise<SandboxServer> {
   const app = express();
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const sandbox = createSandbox({ baseUrl: `${url}/fhir/R4` });
+  const sandbox = createSandbox({
+    baseUrl: `${url}/fhir/R4`,
+    ...(options.profile ? { profile: options.profile } : {}),
+  });
   app.use('/fhir/R4', sandbox.router);
+  app.use(createLoadRouter({ load: sandbox.load, baseUrl: sandbox.baseUrl, logger: pino({ level: 'silent' }) }));
   return {
     url,
     baseUrl: sandbox.baseUrl,
@@ -156,6 +169,19 @@ export async function startAdapter(options: {
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
+}
+
+/** POSTs a transaction or collection Bundle to `${origin}/sandbox/load`; fails the test unless it answers 200. */
+export async function loadIntoSandbox(origin: string, bundle: Bundle): Promise<Bundle> {
+  const res = await fetch(`${origin}/sandbox/load`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(bundle),
+  });
+  const body = (await res.json()) as Bundle;
+  if (res.status !== 200)
+    throw new Error(`POST ${origin}/sandbox/load answered ${res.status}: ${JSON.stringify(body)}`);
+  return body;
 }
 
 /** Posts a transaction (or batch) Bundle to a FHIR base over HTTP; fails the test unless it answers 200. */

@@ -10,6 +10,7 @@ import express from 'express';
 import { pino } from 'pino';
 import type { Sandbox, SandboxOptions } from '../../src/sandbox/index.ts';
 import { createSandbox } from '../../src/sandbox/index.ts';
+import { createLoadRouter } from '../../src/sandbox/load-router.ts';
 
 /** Parsed JSON in tests (assertions check the shape). */
 // biome-ignore lint/suspicious/noExplicitAny: test code reads arbitrary FHIR JSON
@@ -25,6 +26,8 @@ export interface SandboxHarness {
   readonly origin: string;
   readonly baseUrl: string;
   readonly sandbox: Sandbox;
+  /** POST /sandbox/load with a Bundle (or any body). */
+  load<T = Json>(body: unknown, headers?: Record<string, string>): Promise<FhirResult<T>>;
   fhir<T = Json>(
     method: string,
     path: string,
@@ -46,6 +49,7 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
     ...options,
   });
   app.use('/fhir/R4', sandbox.router);
+  app.use(createLoadRouter({ load: sandbox.load, baseUrl, logger: pino({ level: 'silent' }) }));
 
   async function fhir<T>(
     method: string,
@@ -69,6 +73,7 @@ export async function startSandbox(options: Partial<SandboxOptions> = {}): Promi
     baseUrl,
     sandbox,
     fhir,
+    load: (body, headers) => fhir('POST', `${origin}/sandbox/load`, body, headers),
     async close() {
       await sandbox.close();
       await closeServer(server);
