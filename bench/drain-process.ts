@@ -27,6 +27,8 @@ export interface DrainReport {
   cpuMs: number;
   /** FHIR answers 429 / 503 seen. */
   throttled: number;
+  /** FHIR requests by kind (batch, transaction, other method): count and mean ms, since the enqueue. */
+  requests: Record<string, { count: number; meanMs: number }>;
 }
 
 type Message = { type: 'enqueue'; patientIds: string[] } | { type: 'count' } | { type: 'report' } | { type: 'stop' };
@@ -43,6 +45,7 @@ let weighted = 0;
 let busyMs = 0;
 let changedAt = performance.now();
 let throttled = 0;
+let requests = new Map<string, { count: number; totalMs: number }>();
 const track = (delta: number): void => {
   const now = performance.now();
   if (inFlight > 0) {
@@ -60,8 +63,12 @@ const timingFetch = async (input: string, init: RequestInit = {}): Promise<Respo
   const body = (init.method ?? 'GET').toUpperCase() === 'POST' && typeof init.body === 'string' ? init.body : '';
   const type = body ? /"type":"(batch|transaction)"/.exec(body.slice(0, 400))?.[1] : undefined;
   if (type === 'batch') track(1);
+  const kind = type ?? (init.method ?? 'GET').toUpperCase();
+  const t0 = performance.now();
   try {
     const response = await realFetch(input, init);
+    const r = requests.get(kind) ?? { count: 0, totalMs: 0 };
+    requests.set(kind, { count: r.count + 1, totalMs: r.totalMs + performance.now() - t0 });
     if (response.status === 429 || response.status === 503) throttled++;
     if (type === 'transaction') writes.push(epochNow());
     return response;
@@ -83,6 +90,7 @@ process.on('message', (message: Message) => {
       track(0);
       cpuAtEnqueue = process.cpuUsage();
       [inFlightMax, weighted, busyMs] = [inFlight, 0, 0];
+      requests = new Map();
       await service.queue.enqueue(message.patientIds.map((patientId) => ({ kind: 'assess-patient', patientId })));
       send({ type: 'enqueued', at: epochNow() });
     } else if (message.type === 'count') {
@@ -97,6 +105,9 @@ process.on('message', (message: Message) => {
         inFlightMean: busyMs > 0 ? weighted / busyMs : 0,
         cpuMs: (cpu.user + cpu.system) / 1000,
         throttled,
+        requests: Object.fromEntries(
+          [...requests].map(([k, r]) => [k, { count: r.count, meanMs: Math.round((r.totalMs / r.count) * 10) / 10 }]),
+        ),
       };
       send(report);
     } else if (message.type === 'stop') {

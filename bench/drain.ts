@@ -66,6 +66,7 @@ export interface DrainRow {
   inFlightMax: number;
   cpuPercentPerProcess: number;
   throttled: number;
+  requests: DrainReport['requests'][];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -215,10 +216,11 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
       inFlightMax: Math.max(...reports.map((r) => r.inFlightMax)),
       cpuPercentPerProcess: (reports.reduce((s, r) => s + r.cpuMs, 0) / processes / (drainSeconds * 1000)) * 100,
       throttled: reports.reduce((s, r) => s + r.throttled, 0),
+      requests: reports.map((r) => r.requests),
     };
     say(
       `${label}: ${rate.toFixed(1)}/s (${row.ratePerProcess.toFixed(1)}/s per process), bare ${bareThroughput.toFixed(1)}/s, ` +
-        `ratio ${row.ratio.toFixed(2)}x, in flight mean ${row.inFlightMean.toFixed(1)}`,
+        `ratio ${row.ratio.toFixed(2)}x, in flight mean ${row.inFlightMean.toFixed(1)}, requests ${JSON.stringify(row.requests)}`,
     );
     return row;
   } finally {

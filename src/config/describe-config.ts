@@ -26,6 +26,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     subscribe: config.subscribe,
     pollIntervalSeconds: config.pollIntervalSeconds,
     queueConcurrency: config.queueConcurrency,
+    queueConcurrencyRange: config.queueConcurrencyRange,
     cdsClients: config.cdsClients.map((c) => c.iss),
     smartAppClientId: config.smartApp.clientId,
   };

@@ -15,7 +15,7 @@
  * Parts: queue-settings.ts (options, queues), job-runner.ts (one job), dead-letters.ts, job-table-sql.ts (the two
  * statements pg-boss's API has no equal for). https://pgboss.io/api/queues https://pgboss.io/api/workers
  */
-import type { ConstructorOptions, JobWithMetadata } from 'pg-boss';
+import type { ConstructorOptions } from 'pg-boss';
 import { PgBoss } from 'pg-boss';
 import { OutcomeError, outcome, zodIssuesToOutcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
@@ -33,6 +33,7 @@ import { type JobQueueStats, queueCounts } from './job-table-sql.ts';
 import type { JobKind, JobPayloads, JobRequest } from './jobs.ts';
 import { JOB_KINDS, parseJobRequest } from './jobs.ts';
 import { ensureQueues, type JobQueueOptions, type ResolvedOptions, resolveOptions } from './queue-settings.ts';
+import { startWorkerPool, type WorkerPool } from './worker-pool.ts';
 
 export type { DeadLetter, ReplayFilter } from './dead-letters.ts';
 export type { JobContext, JobHandler } from './job-runner.ts';
@@ -54,10 +55,15 @@ export interface EnqueueResult {
 }
 
 export interface WorkOptions {
-  /** Jobs of this kind run at once in this process. Default 1. */
+  /** Jobs of this kind run at once in this process, to start with. Default 1. */
   concurrency?: number;
+  /** The range the concurrency adapts within to the server's answers (worker-pool.ts). Default: fixed. */
+  minConcurrency?: number;
+  maxConcurrency?: number;
   /** Errors no retry can cure (a FHIR server's definite refusal): the job is dead-lettered at once. */
   isFinal?: (err: unknown) => boolean;
+  /** Errors that say the server is overloaded (429, 503, a timeout): the concurrency halves. */
+  isOverload?: (err: unknown) => boolean;
 }
 
 export interface StopOptions {
@@ -75,6 +81,8 @@ export interface JobQueue {
   /** Stops fetching; graceful waits for running handlers, then returns what is still running to the queue. Idempotent. */
   stop(options?: StopOptions): Promise<void>;
   stats(): Promise<JobQueueStats>;
+  /** Jobs each worked kind may run at once in this process now (it adapts within the range given to `work`). */
+  concurrency(): Partial<Record<JobKind, number>>;
   listDeadLetters(options?: { kind?: JobKind; limit?: number }): Promise<DeadLetter[]>;
   /** Re-queues dead-lettered jobs with fresh attempts; resolves to how many were re-queued. A dead letter whose key already has a waiting job is folded into that job instead (and not counted). */
   replayDeadLetters(filter?: ReplayFilter): Promise<number>;
@@ -156,10 +164,12 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
   );
   sweeper.start();
 
+  const pools = new Map<JobKind, WorkerPool>();
   let stopping: Promise<void> | undefined;
   const stop = (stopOptions: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
       unregister();
+      for (const pool of pools.values()) pool.close();
       await sweeper.stop();
       const graceful = stopOptions.graceful ?? true;
       await boss.stop({ graceful, timeout: Math.max(1_000, stopOptions.timeoutMs ?? 30_000) });
@@ -175,19 +185,19 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
     }
     const concurrency = Math.max(1, Math.round(workOptions.concurrency ?? 1));
     const deps = { boss, db, isFinal: workOptions.isFinal };
-    await boss.work(
+    const pool = await startWorkerPool<JobPayloads[K]>(
+      boss,
       kind,
       {
-        localConcurrency: concurrency,
-        batchSize: 1,
-        includeMetadata: true,
+        concurrency,
+        minConcurrency: Math.min(concurrency, Math.max(1, Math.round(workOptions.minConcurrency ?? concurrency))),
+        maxConcurrency: Math.max(concurrency, Math.round(workOptions.maxConcurrency ?? concurrency)),
+        isOverload: workOptions.isOverload,
         pollingIntervalSeconds: config.pollingIntervalSeconds,
-        notifyPollingIntervalSeconds: config.pollingIntervalSeconds,
       },
-      async (batch: JobWithMetadata<JobPayloads[K]>[]) => {
-        for (const job of batch) await runJob(deps, kind, job, handler);
-      },
+      (job) => runJob(deps, kind, job, handler),
     );
+    pools.set(kind, pool);
     logger.info({ kind, concurrency }, 'Job worker started');
   };
 
@@ -197,6 +207,7 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
     work,
     stop,
     stats: () => queueCounts(db),
+    concurrency: () => Object.fromEntries([...pools].map(([kind, pool]) => [kind, pool.size])),
     listDeadLetters: (listOptions) => listDeadLetters(boss, listOptions),
     replayDeadLetters: (filter) => replayDeadLetters(boss, filter),
   };

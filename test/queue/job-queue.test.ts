@@ -120,6 +120,65 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('job queue on %s', (_na
     },
   );
 
+  it.skipIf(!backend.available)(
+    'takes the next job as soon as it finishes one, whatever the polling interval',
+    async () => {
+      // Idle workers would look again only after a minute: the backlog drains because a worker that finished a job
+      // fetches the next one at once.
+      const queue = await open({ ...FAST, pollingIntervalSeconds: 60 });
+      await queue.enqueue(Array.from({ length: 30 }, (_, i) => assess(`n${i}`)));
+      const handled: string[] = [];
+      await queue.work('assess-patient', async ({ patientId }) => void handled.push(patientId), { concurrency: 2 });
+      await waitFor(() => handled.length === 30, 'backlog drained without polling', 20_000);
+      expect(new Set(handled).size).toBe(30);
+    },
+  );
+
+  it.skipIf(!backend.available)('grows its concurrency while a backlog waits and the latency holds', async () => {
+    const queue = await open();
+    let running = 0;
+    let most = 0;
+    await queue.enqueue(Array.from({ length: 150 }, (_, i) => assess(`g${i}`)));
+    await queue.work(
+      'assess-patient',
+      async () => {
+        most = Math.max(most, ++running);
+        await sleep(10);
+        running--;
+      },
+      { concurrency: 1, maxConcurrency: 4 },
+    );
+    await waitFor(() => idle(queue), 'backlog drained', 30_000);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
+  it.skipIf(!backend.available)('runs fewer jobs at once after the server says it is overloaded', async () => {
+    const queue = await open();
+    let running = 0;
+    let overloaded = true;
+    const atOnce: number[] = [];
+    await queue.enqueue(Array.from({ length: 60 }, (_, i) => assess(`o${i}`)));
+    await queue.work(
+      'assess-patient',
+      async () => {
+        atOnce.push(++running);
+        await sleep(50);
+        running--;
+        if (overloaded) throw new Error('429');
+      },
+      { concurrency: 8, minConcurrency: 1, maxConcurrency: 8, isOverload: (err) => String(err).includes('429') },
+    );
+    expect(queue.concurrency()).toEqual({ 'assess-patient': 8 });
+    await waitFor(() => atOnce.length >= 8, 'first jobs refused');
+    // The first refusal halves the limit; the refusals of the same moment do not halve it again.
+    await waitFor(() => (queue.concurrency()['assess-patient'] ?? 8) < 8, 'concurrency lowered');
+    expect(queue.concurrency()['assess-patient']).toBeLessThanOrEqual(4);
+    expect(Math.max(...atOnce)).toBe(8);
+    overloaded = false;
+    await waitFor(() => idle(queue), 'all done once the server is back', 30_000);
+  });
+
   it.skipIf(!backend.available)('retries a failing job with backoff until it succeeds', async () => {
     const queue = await open({ ...FAST, retry: { attempts: 3, delaySeconds: 1, backoff: true, maxDelaySeconds: 1 } });
     const attempts: { attempt: number; attempts: number; at: number }[] = [];
