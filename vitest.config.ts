@@ -22,6 +22,7 @@ export const INTEGRATION = [
   'test/intake/notifications-router.test.ts',
   'test/intake/property.test.ts',
   'test/polling/**/*.test.ts',
+  'test/queue/cross-process-exclusion.test.ts',
   'test/queue/database.test.ts',
   'test/queue/job-queue.test.ts',
   'test/queue/state-store.test.ts',

@@ -91,10 +91,10 @@ export function benchSchema(label: string): string {
   return `${prefix}_${label}_${process.pid}_${Date.now().toString(36)}`.slice(0, 63);
 }
 
-const WEBHOOK_SECRET = 'irecist-benchmark-webhook-secret-0123456789';
+export const WEBHOOK_SECRET = 'irecist-benchmark-webhook-secret-0123456789';
 
 /** Starts bench/sandbox-server.ts; resolves to its FHIR base URL and a way to stop it. */
-async function startSandboxProcess(): Promise<{ baseUrl: string; stop(): void }> {
+export async function startSandboxProcess(): Promise<{ baseUrl: string; stop(): void }> {
   const child = spawn(process.execPath, [fileURLToPath(new URL('./sandbox-server.ts', import.meta.url))], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

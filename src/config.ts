@@ -12,6 +12,7 @@ import {
   DEFAULT_SAFETY_NET_SECONDS,
   readChangeDetection,
 } from './config/change-detection.ts';
+import { type ConcurrencyRange, readConcurrencyRange } from './config/queue-concurrency.ts';
 import { readSmartAppSettings, type SmartAppSettings } from './config/smart-app-settings.ts';
 import { jwtAlgOf, parsePrivateKey } from './util/private-key.ts';
 
@@ -83,7 +84,9 @@ export interface Config {
   pollIntervalSeconds: number;
   /** SANDBOX_PROFILE, CHANGE_DETECTION, BULK_GROUP_ID and the interval of a detection mode other than Subscriptions. */
   detection: ChangeDetectionSettings;
+  /** Assessments at once in this process, to start with; they adapt within `queueConcurrencyRange`. */
   queueConcurrency: number;
+  queueConcurrencyRange: ConcurrencyRange;
   /** A patient assessed less than this long ago is assessed again only when the window has passed (0 = off). */
   assessThrottleMs: number;
   /** CDS Hooks clients whose signed JWTs are accepted (CDS_CLIENTS); none = every hook call refused. */
@@ -173,12 +176,16 @@ function readService({ raw, read }: Readers) {
   return { port, baseUrl, sandbox, publicUrl, logLevel, timeoutMs };
 }
 
-/** How work comes in and runs: subscriptions, polling, queue concurrency, the per-patient throttle. */
-function readWork({ read }: Readers) {
+/** How work comes in and runs: subscriptions, polling, queue concurrency (and its range), the per-patient throttle. */
+function readWork({ raw, read, problems }: Readers) {
+  const subscribe = read('SUBSCRIBE', boolVar) ?? true;
+  const pollIntervalSeconds = read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? DEFAULT_SAFETY_NET_SECONDS;
+  const queueConcurrency = read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4;
   return {
-    subscribe: read('SUBSCRIBE', boolVar) ?? true,
-    pollIntervalSeconds: read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? DEFAULT_SAFETY_NET_SECONDS,
-    queueConcurrency: read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4,
+    subscribe,
+    pollIntervalSeconds,
+    queueConcurrency,
+    queueConcurrencyRange: readConcurrencyRange(raw, problems, queueConcurrency),
     assessThrottleMs: read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000,
   };
 }

@@ -29,6 +29,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     changeDetection: config.detection.mode ?? 'auto',
     bulkGroupId: config.detection.bulkGroupId,
     queueConcurrency: config.queueConcurrency,
+    queueConcurrencyRange: config.queueConcurrencyRange,
     cdsClients: config.cdsClients.map((c) => c.iss),
     smartAppClientId: config.smartApp.clientId,
   };

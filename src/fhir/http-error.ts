@@ -186,3 +186,13 @@ export function isFinalRefusal(err: unknown): boolean {
 export function retryAfterMs(err: unknown): number | undefined {
   return err instanceof FhirRequestError ? err.retryAfterMs : undefined;
 }
+
+/**
+ * The server is overloaded or not keeping up: 429, 503 (or unreachable), 504 (or no answer in time). The queue runs
+ * fewer jobs at once after such an answer (src/queue/concurrency-limit.ts).
+ * @param err - Anything thrown.
+ * @returns True for an overload answer.
+ */
+export function isOverloadAnswer(err: unknown): boolean {
+  return err instanceof FhirRequestError && [429, 503, 504].includes(err.status);
+}

@@ -37,6 +37,8 @@ export interface Database {
   readonly schema: string;
   /** Runs one statement with `$n` parameters. */
   query<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: T[] }>;
+  /** Runs `work` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
   /** pg-boss constructor options that connect a new PgBoss instance to this database. */
   bossConnection(options?: { poolSize?: number }): BossConnectionOptions;
   /** For /readyz: true when a trivial query answers within the timeout. Never throws. */
@@ -45,6 +47,11 @@ export interface Database {
   beforeClose(hook: () => Promise<void>): () => void;
   /** Runs the beforeClose hooks, then closes the pool or PGlite (and releases the data directory). Idempotent. */
   close(): Promise<void>;
+}
+
+/** Runs statements; inside `transaction`, on the transaction's connection. */
+export interface Queryable {
+  query<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: T[] }>;
 }
 
 export interface OpenDatabaseOptions {
@@ -206,6 +213,24 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
       const result = await pool.query(text, values);
       return { rows: result.rows as T[] };
     },
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await work({
+          query: async <T>(text: string, values?: unknown[]) => ({
+            rows: (await client.query(text, values)).rows as T[],
+          }),
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
     bossConnection(options = {}) {
       return { connectionString, schema, max: options.poolSize ?? 5, application_name: 'irecist-adapter-queue' };
     },
@@ -274,6 +299,12 @@ async function openPglite(dataDir: string, schema: string): Promise<Database> {
       const result = await pglite.query<T>(text, values);
       return { rows: result.rows };
     },
+    transaction: (work) =>
+      pglite.transaction((tx) =>
+        work({
+          query: async <T>(text: string, values?: unknown[]) => ({ rows: (await tx.query<T>(text, values)).rows }),
+        }),
+      ),
     bossConnection() {
       return { db: fromPglite(pglite), backend: 'pglite', schema };
     },

@@ -4,7 +4,10 @@
  * dead-letter queue that keeps jobs whose attempts ran out until they are replayed.
  *
  * Guarantees (tested over both databases in test/queue):
- * - `enqueue` resolves once the jobs are committed; a burst for one key becomes one waiting job.
+ * - `enqueue` resolves once the jobs are committed (the calls waiting for one commit share the next:
+ *   group-commit.ts); a burst for one key becomes one waiting job; jobs run by priority, fairly across senders.
+ * - a worker takes its next job as soon as it finishes one; the jobs run at once adapt to the FHIR server
+ *   (worker-pool.ts, concurrency-limit.ts).
  * - one key never runs twice at the same moment, across every process on the database (the `stately` unique
  *   index on running jobs, and fetches skip keys that are running); a job enqueued while its key runs waits for it.
  * - a failed job is retried (`retry.attempts` in all, `delaySeconds * 2^n` with jitter, capped at
@@ -12,12 +15,13 @@
  *   while another job of its key waits for a retry is folded into that retry (job-runner.ts).
  * - a running job whose process died is failed and retried after `heartbeatSeconds` without a heartbeat
  *   (or after `jobTimeoutSeconds`); its handler's `signal` is aborted if that happens while it still runs.
- * Parts: queue-settings.ts (options, queues), job-runner.ts (one job), dead-letters.ts, job-table-sql.ts (the two
- * statements pg-boss's API has no equal for). https://pgboss.io/api/queues https://pgboss.io/api/workers
+ * Parts: queue-settings.ts (options, queues), enqueue-jobs.ts, job-runner.ts (one job), dead-letters.ts,
+ * job-table-sql.ts (the two statements pg-boss's API has no equal for).
+ * https://pgboss.io/api/queues https://pgboss.io/api/workers
  */
-import type { ConstructorOptions, JobWithMetadata } from 'pg-boss';
+import type { ConstructorOptions } from 'pg-boss';
 import { PgBoss } from 'pg-boss';
-import { OutcomeError, outcome, zodIssuesToOutcome } from '../fhir-model/outcomes.ts';
+import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import { createPeriodicTask } from '../util/periodic-task.ts';
 import type { Database } from './database.ts';
@@ -28,22 +32,22 @@ import {
   replayDeadLetters,
   sweepSupersededDeadLetters,
 } from './dead-letters.ts';
+import { type EnqueueOptions, insertWithBoss, planJobs } from './enqueue-jobs.ts';
+import { createFairShare } from './fair-share.ts';
+import { createGroupCommit } from './group-commit.ts';
 import { errorFields, type JobHandler, runJob } from './job-runner.ts';
 import { type JobQueueStats, queueCounts } from './job-table-sql.ts';
 import type { JobKind, JobPayloads, JobRequest } from './jobs.ts';
-import { JOB_KINDS, parseJobRequest } from './jobs.ts';
+import { JOB_KINDS } from './jobs.ts';
 import { ensureQueues, type JobQueueOptions, type ResolvedOptions, resolveOptions } from './queue-settings.ts';
+import { startWorkerPool, type WorkerPool } from './worker-pool.ts';
 
 export type { DeadLetter, ReplayFilter } from './dead-letters.ts';
+export type { EnqueueOptions } from './enqueue-jobs.ts';
 export type { JobContext, JobHandler } from './job-runner.ts';
 export type { JobQueueStats, KindStats } from './job-table-sql.ts';
 export type { JobKind, JobPayloads, JobRequest } from './jobs.ts';
 export { DEAD_LETTER_QUEUE, type JobQueueOptions, type RetryOptions } from './queue-settings.ts';
-
-export interface EnqueueOptions {
-  /** Do not start the jobs before this many milliseconds from now (they still coalesce with later ones). */
-  startAfterMs?: number;
-}
 
 export interface EnqueueResult {
   /** Jobs newly queued (their ids in `ids`). */
@@ -54,10 +58,15 @@ export interface EnqueueResult {
 }
 
 export interface WorkOptions {
-  /** Jobs of this kind run at once in this process. Default 1. */
+  /** Jobs of this kind run at once in this process, to start with. Default 1. */
   concurrency?: number;
+  /** The range the concurrency adapts within to the server's answers (worker-pool.ts). Default: fixed. */
+  minConcurrency?: number;
+  maxConcurrency?: number;
   /** Errors no retry can cure (a FHIR server's definite refusal): the job is dead-lettered at once. */
   isFinal?: (err: unknown) => boolean;
+  /** Errors that say the server is overloaded (429, 503, a timeout): the concurrency halves. */
+  isOverload?: (err: unknown) => boolean;
 }
 
 export interface StopOptions {
@@ -75,6 +84,8 @@ export interface JobQueue {
   /** Stops fetching; graceful waits for running handlers, then returns what is still running to the queue. Idempotent. */
   stop(options?: StopOptions): Promise<void>;
   stats(): Promise<JobQueueStats>;
+  /** Jobs each worked kind may run at once in this process now (it adapts within the range given to `work`). */
+  concurrency(): Partial<Record<JobKind, number>>;
   listDeadLetters(options?: { kind?: JobKind; limit?: number }): Promise<DeadLetter[]>;
   /** Re-queues dead-lettered jobs with fresh attempts; resolves to how many were re-queued. A dead letter whose key already has a waiting job is folded into that job instead (and not counted). */
   replayDeadLetters(filter?: ReplayFilter): Promise<number>;
@@ -105,42 +116,6 @@ async function startBoss(db: Database, config: ResolvedOptions): Promise<PgBoss>
   }
 }
 
-/** Validates the jobs (all or nothing) and inserts them, one key once per kind; resolves when committed. */
-async function enqueueJobs(
-  boss: PgBoss,
-  jobs: readonly JobRequest[],
-  options: EnqueueOptions = {},
-): Promise<EnqueueResult> {
-  const byKind = new Map<JobKind, Map<string, JobPayloads[JobKind]>>();
-  const issues: { path: PropertyKey[]; message: string }[] = [];
-  jobs.forEach((job, index) => {
-    const parsed = parseJobRequest(job);
-    if (!parsed.ok) {
-      issues.push(...parsed.issues.map((issue) => ({ ...issue, path: [index, ...issue.path] })));
-      return;
-    }
-    const keyed = byKind.get(parsed.kind) ?? new Map<string, JobPayloads[JobKind]>();
-    byKind.set(parsed.kind, keyed);
-    if (!keyed.has(parsed.key)) keyed.set(parsed.key, parsed.payload);
-  });
-  if (issues.length) throw new OutcomeError(zodIssuesToOutcome(issues, 'Invalid job'));
-
-  const ids: string[] = [];
-  const delay = options.startAfterMs ?? 0;
-  const startAfter = delay > 0 ? new Date(Date.now() + delay) : undefined;
-  for (const [kind, keyed] of byKind) {
-    const inserted = await boss.insert(
-      kind,
-      [...keyed].map(([singletonKey, data]) => ({ data, singletonKey, ...(startAfter ? { startAfter } : {}) })),
-      { returnId: true },
-    );
-    ids.push(...(inserted ?? []));
-  }
-  const result = { queued: ids.length, coalesced: jobs.length - ids.length, ids };
-  if (result.queued) logger.debug({ queued: result.queued, coalesced: result.coalesced }, 'Jobs enqueued');
-  return result;
-}
-
 /**
  * Starts a pg-boss instance on `db`, creates (or updates) the queues, and returns the queue API.
  * Several instances may share one database, in one process or many; each is one pg-boss instance.
@@ -148,6 +123,13 @@ async function enqueueJobs(
 export async function createJobQueue(db: Database, options: JobQueueOptions = {}): Promise<JobQueue> {
   const config = resolveOptions(options);
   const boss = await startBoss(db, config);
+  const fairShare = createFairShare();
+  const group = createGroupCommit(insertWithBoss(boss, db));
+  const enqueue = async (jobs: readonly JobRequest[], enqueueOptions: EnqueueOptions = {}): Promise<EnqueueResult> => {
+    const result = await group.commit(planJobs(jobs, enqueueOptions, fairShare), jobs.length);
+    if (result.queued) logger.debug({ queued: result.queued, coalesced: result.coalesced }, 'Jobs enqueued');
+    return result;
+  };
 
   const sweeper = createPeriodicTask(
     () => sweepSupersededDeadLetters(boss),
@@ -156,10 +138,12 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
   );
   sweeper.start();
 
+  const pools = new Map<JobKind, WorkerPool>();
   let stopping: Promise<void> | undefined;
   const stop = (stopOptions: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
       unregister();
+      for (const pool of pools.values()) pool.close();
       await sweeper.stop();
       const graceful = stopOptions.graceful ?? true;
       await boss.stop({ graceful, timeout: Math.max(1_000, stopOptions.timeoutMs ?? 30_000) });
@@ -175,28 +159,29 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
     }
     const concurrency = Math.max(1, Math.round(workOptions.concurrency ?? 1));
     const deps = { boss, db, isFinal: workOptions.isFinal };
-    await boss.work(
+    const pool = await startWorkerPool<JobPayloads[K]>(
+      boss,
       kind,
       {
-        localConcurrency: concurrency,
-        batchSize: 1,
-        includeMetadata: true,
+        concurrency,
+        minConcurrency: Math.min(concurrency, Math.max(1, Math.round(workOptions.minConcurrency ?? concurrency))),
+        maxConcurrency: Math.max(concurrency, Math.round(workOptions.maxConcurrency ?? concurrency)),
+        isOverload: workOptions.isOverload,
         pollingIntervalSeconds: config.pollingIntervalSeconds,
-        notifyPollingIntervalSeconds: config.pollingIntervalSeconds,
       },
-      async (batch: JobWithMetadata<JobPayloads[K]>[]) => {
-        for (const job of batch) await runJob(deps, kind, job, handler);
-      },
+      (job) => runJob(deps, kind, job, handler),
     );
+    pools.set(kind, pool);
     logger.info({ kind, concurrency }, 'Job worker started');
   };
 
   logger.info({ kind: db.kind }, 'Job queue started');
   return {
-    enqueue: (jobs, enqueueOptions) => enqueueJobs(boss, jobs, enqueueOptions),
+    enqueue,
     work,
     stop,
     stats: () => queueCounts(db),
+    concurrency: () => Object.fromEntries([...pools].map(([kind, pool]) => [kind, pool.size])),
     listDeadLetters: (listOptions) => listDeadLetters(boss, listOptions),
     replayDeadLetters: (filter) => replayDeadLetters(boss, filter),
   };

@@ -9,6 +9,8 @@ export interface Metrics {
   notifications: Counter<'shape' | 'outcome'>;
   jobs: Counter<'kind' | 'outcome'>;
   queueDepth: Gauge<'state'>;
+  /** Jobs a kind may run at once in this process now (it adapts to the FHIR server's answers). */
+  queueConcurrency: Gauge<'kind'>;
   assessmentSeconds: Histogram;
   writeSeconds: Histogram;
   fhirRequests: Counter<'operation' | 'status'>;
@@ -36,6 +38,12 @@ export function createMetrics(): Metrics {
       name: 'irecist_queue_jobs',
       help: 'Jobs in the queue, by state',
       labelNames: ['state'],
+      registers: [registry],
+    }),
+    queueConcurrency: new Gauge({
+      name: 'irecist_queue_concurrency',
+      help: 'Jobs of a kind this process runs at once now, by kind',
+      labelNames: ['kind'],
       registers: [registry],
     }),
     assessmentSeconds: new Histogram({

@@ -4,26 +4,27 @@
  */
 import type { EventNumberTracker } from '../intake/event-number-tracker.ts';
 import type { JobIntent } from '../intake/jobs.ts';
-import type { JobQueue } from '../queue/job-queue.ts';
+import type { EnqueueOptions, JobQueue } from '../queue/job-queue.ts';
 import type { StateStore } from '../queue/state-store.ts';
 import type { PatientThrottle } from '../worker/patient-throttle.ts';
 
-export type Enqueue = (jobs: readonly JobIntent[]) => Promise<void>;
+export type Enqueue = (
+  jobs: readonly JobIntent[],
+  options?: Pick<EnqueueOptions, 'sender' | 'priority'>,
+) => Promise<void>;
 
 /**
- * Queues jobs, each assess-patient job delayed by what the throttle says for its patient.
+ * Queues jobs in one call (one commit), each assess-patient job delayed by what the throttle says for its patient.
  * @param queue - The job queue.
  * @param throttle - The per-patient throttle.
- * @returns The enqueue function.
+ * @returns The enqueue function; `sender` orders jobs fairly across senders, `priority` puts them ahead.
  */
 export function throttledEnqueue(queue: JobQueue, throttle: PatientThrottle): Enqueue {
-  return async (jobs) => {
-    const byDelay = new Map<number, JobIntent[]>();
-    for (const job of jobs) {
-      const delay = job.kind === 'assess-patient' ? throttle.delayFor(job.patientId) : 0;
-      byDelay.set(delay, [...(byDelay.get(delay) ?? []), job]);
-    }
-    for (const [delay, group] of byDelay) await queue.enqueue(group, delay > 0 ? { startAfterMs: delay } : {});
+  return async (jobs, options = {}) => {
+    await queue.enqueue(jobs, {
+      ...options,
+      startAfterMs: (job) => (job.kind === 'assess-patient' ? throttle.delayFor(job.patientId) : 0),
+    });
   };
 }
 

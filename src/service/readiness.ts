@@ -36,5 +36,6 @@ export function queueDepthScraper(queue: JobQueue, metrics: Metrics): () => Prom
     metrics.queueDepth.set({ state: 'queued' }, s.queued);
     metrics.queueDepth.set({ state: 'active' }, s.active);
     metrics.queueDepth.set({ state: 'dead-lettered' }, s.deadLettered);
+    for (const [kind, n] of Object.entries(queue.concurrency())) metrics.queueConcurrency.set({ kind }, n);
   };
 }

@@ -73,8 +73,8 @@ async function openStorage(config: Config, options: ServiceOptions) {
     dataDir: config.database.dataDir,
     schema: options.schema,
   });
-  // Idle workers look for due jobs every half second (pg-boss's minimum): a backlog drains at
-  // concurrency / 0.5 s per process rather than per 2 s (bench/service.bench.ts measured the difference).
+  // A busy worker takes its next job as soon as it finishes one (src/queue/worker-pool.ts); an idle one is woken by
+  // the NOTIFY of a new job, and looks for jobs that became due (retries, throttled assessments) every half second.
   const queue = await createJobQueue(db, { pollingIntervalSeconds: 0.5, ...options.queue });
   return { db, queue, state: createStateStore(db) };
 }
@@ -205,6 +205,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     enqueue,
     poller,
     concurrency: config.queueConcurrency,
+    concurrencyRange: config.queueConcurrencyRange,
   });
 
   const caps = await capabilities().catch(() => undefined);

@@ -5,7 +5,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Capabilities } from '../fhir/capabilities.ts';
-import { isFinalRefusal, isRetryable } from '../fhir/http-error.ts';
+import { isFinalRefusal, isOverloadAnswer, isRetryable } from '../fhir/http-error.ts';
 import type { Logger } from '../logging.ts';
 import type { Poller } from '../polling/poller.ts';
 import type { JobContext, JobQueue } from '../queue/job-queue.ts';
@@ -24,8 +24,9 @@ export interface WorkerDeps {
   throttle: PatientThrottle;
   enqueue: Enqueue;
   poller: Poller;
-  /** assess-patient jobs at once in this process. */
+  /** assess-patient jobs at once in this process, to start with, and the range it adapts within. */
   concurrency: number;
+  concurrencyRange: { min: number; max: number };
 }
 
 /** Runs one job's work, counting its outcome; a retryable failure waits out the server's Retry-After first. */
@@ -60,7 +61,13 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
         async () => void (await assessPatientJob(assessDeps, p.patientId)),
       );
     },
-    { concurrency: deps.concurrency, isFinal: isFinalRefusal },
+    {
+      concurrency: deps.concurrency,
+      minConcurrency: deps.concurrencyRange.min,
+      maxConcurrency: deps.concurrencyRange.max,
+      isFinal: isFinalRefusal,
+      isOverload: isOverloadAnswer,
+    },
   );
   await queue.work(
     'resolve-resource',

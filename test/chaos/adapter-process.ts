@@ -85,7 +85,7 @@ export interface AdapterProcess {
 
 /** Environment variables of the adapter that must not leak from the test's own environment into the child. */
 const ADAPTER_VARS =
-  /^(FHIR_|DATABASE_URL$|DATA_DIR$|PORT$|PUBLIC_URL$|WEBHOOK_SECRET$|SUBSCRIBE$|POLL_INTERVAL_SECONDS$|QUEUE_CONCURRENCY$|ASSESS_THROTTLE_MS$)/;
+  /^(FHIR_|DATABASE_URL$|DATA_DIR$|PORT$|PUBLIC_URL$|WEBHOOK_SECRET$|SUBSCRIBE$|POLL_INTERVAL_SECONDS$|QUEUE_CONCURRENCY(_MIN|_MAX)?$|ASSESS_THROTTLE_MS$)/;
 
 export async function adapterProcess(options: AdapterProcessOptions): Promise<AdapterProcess> {
   const port = await freePort();

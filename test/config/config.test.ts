@@ -157,6 +157,28 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it.each([
+    [{}, 4, { min: 1, max: 16 }],
+    [{ QUEUE_CONCURRENCY: '32' }, 32, { min: 1, max: 32 }],
+    [{ QUEUE_CONCURRENCY: '2', QUEUE_CONCURRENCY_MIN: '2', QUEUE_CONCURRENCY_MAX: '2' }, 2, { min: 2, max: 2 }],
+    [{ QUEUE_CONCURRENCY_MIN: '3', QUEUE_CONCURRENCY_MAX: '40' }, 4, { min: 3, max: 40 }],
+  ])('reads the adaptive concurrency range: %o -> starts at %i within %o', (env, initial, range) => {
+    const config = loadConfig(env);
+    expect(config.queueConcurrency).toBe(initial);
+    expect(config.queueConcurrencyRange).toEqual(range);
+  });
+
+  it('refuses a concurrency range that does not hold QUEUE_CONCURRENCY', () => {
+    expect(problemsOf({ QUEUE_CONCURRENCY: '8', QUEUE_CONCURRENCY_MIN: '9', QUEUE_CONCURRENCY_MAX: '7' })).toEqual([
+      'QUEUE_CONCURRENCY_MIN: must be at most QUEUE_CONCURRENCY (8)',
+      'QUEUE_CONCURRENCY_MAX: must be at least QUEUE_CONCURRENCY (8)',
+    ]);
+    expect(problemsOf({ QUEUE_CONCURRENCY_MIN: '0', QUEUE_CONCURRENCY_MAX: 'many' })).toEqual([
+      'QUEUE_CONCURRENCY_MIN: must be a whole number between 1 and 64',
+      'QUEUE_CONCURRENCY_MAX: must be a whole number between 1 and 64',
+    ]);
+  });
+
   it('puts every problem in the error message', () => {
     expect(() => loadConfig({ PORT: '0', FHIR_AUTH: 'kerberos' })).toThrow(
       'Invalid configuration:\n  - PORT: must be a whole number between 1 and 65535\n  - FHIR_AUTH: must be one of none, bearer, client-credentials, smart-backend',

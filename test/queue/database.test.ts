@@ -33,6 +33,26 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('database on %s', (_nam
     expect(order).toEqual(['hook:true']);
     expect(await db.ping()).toBe(false);
   });
+
+  it.skipIf(!backend.available)('commits a transaction whole, or rolls it back whole', async () => {
+    const db = await openDatabase(target.options);
+    const table = `${db.schema}.irecist_state`;
+    const put = (key: string) => `INSERT INTO ${table} (key, value) VALUES ('${key}', '1'::jsonb)`;
+    await db.transaction(async (tx) => {
+      await tx.query(put('kept-1'));
+      await tx.query(put('kept-2'));
+    });
+    const failed = await db
+      .transaction(async (tx) => {
+        await tx.query(put('lost-1'));
+        throw new Error('second statement failed');
+      })
+      .catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(Error);
+    const { rows } = await db.query<{ key: string }>(`SELECT key FROM ${table} ORDER BY key`);
+    expect(rows.map((r) => r.key)).toEqual(['kept-1', 'kept-2']);
+    await db.close();
+  });
 });
 
 describe('database', () => {

@@ -120,6 +120,107 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('job queue on %s', (_na
     },
   );
 
+  it.skipIf(!backend.available)(
+    'takes the next job as soon as it finishes one, whatever the polling interval',
+    async () => {
+      // Idle workers would look again only after a minute: the backlog drains because a worker that finished a job
+      // fetches the next one at once.
+      const queue = await open({ ...FAST, pollingIntervalSeconds: 60 });
+      await queue.enqueue(Array.from({ length: 30 }, (_, i) => assess(`n${i}`)));
+      const handled: string[] = [];
+      await queue.work('assess-patient', async ({ patientId }) => void handled.push(patientId), { concurrency: 2 });
+      await waitFor(() => handled.length === 30, 'backlog drained without polling', 20_000);
+      expect(new Set(handled).size).toBe(30);
+    },
+  );
+
+  it.skipIf(!backend.available)('grows its concurrency while a backlog waits and the latency holds', async () => {
+    const queue = await open();
+    let running = 0;
+    let most = 0;
+    await queue.enqueue(Array.from({ length: 150 }, (_, i) => assess(`g${i}`)));
+    await queue.work(
+      'assess-patient',
+      async () => {
+        most = Math.max(most, ++running);
+        await sleep(10);
+        running--;
+      },
+      { concurrency: 1, maxConcurrency: 4 },
+    );
+    await waitFor(() => idle(queue), 'backlog drained', 30_000);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(4);
+  });
+
+  it.skipIf(!backend.available)('runs fewer jobs at once after the server says it is overloaded', async () => {
+    const queue = await open();
+    let running = 0;
+    let overloaded = true;
+    const atOnce: number[] = [];
+    await queue.enqueue(Array.from({ length: 60 }, (_, i) => assess(`o${i}`)));
+    await queue.work(
+      'assess-patient',
+      async () => {
+        atOnce.push(++running);
+        await sleep(50);
+        running--;
+        if (overloaded) throw new Error('429');
+      },
+      { concurrency: 8, minConcurrency: 1, maxConcurrency: 8, isOverload: (err) => String(err).includes('429') },
+    );
+    expect(queue.concurrency()).toEqual({ 'assess-patient': 8 });
+    await waitFor(() => atOnce.length >= 8, 'first jobs refused');
+    // The first refusal halves the limit; the refusals of the same moment do not halve it again.
+    await waitFor(() => (queue.concurrency()['assess-patient'] ?? 8) < 8, 'concurrency lowered');
+    expect(queue.concurrency()['assess-patient']).toBeLessThanOrEqual(4);
+    expect(Math.max(...atOnce)).toBe(8);
+    overloaded = false;
+    await waitFor(() => idle(queue), 'all done once the server is back', 30_000);
+  });
+
+  it.skipIf(!backend.available)(
+    'commits the calls that arrive together in one commit, and the kinds of one call in one commit',
+    async () => {
+      const queue = await open();
+      const results = await Promise.all(Array.from({ length: 40 }, (_, i) => queue.enqueue([assess(`c${i}`)])));
+      expect(results.every((r) => r.queued === 1 && r.ids.length === 1)).toBe(true);
+      await queue.enqueue([
+        assess('mixed'),
+        { kind: 'catch-up', reason: 'event-gap', subscriptionId: 's1', sinceEventNumber: 3 },
+        { kind: 'resolve-resource', resourceType: 'Observation', id: 'o9', deleted: false },
+      ]);
+      // Rows of one commit carry its transaction's start as created_on (pg-boss's job_now()).
+      const commits = async (where: string) =>
+        (
+          await db.query<{ commits: number; rows: number }>(
+            `SELECT count(DISTINCT created_on)::int AS commits, count(*)::int AS rows FROM ${db.schema}.job WHERE ${where}`,
+          )
+        ).rows[0]!;
+      const grouped = await commits(`name = 'assess-patient' AND singleton_key LIKE 'c%'`);
+      expect(grouped.rows).toBe(40);
+      expect(grouped.commits).toBeLessThan(40);
+      expect(await commits(`singleton_key IN ('mixed', 's1@3', 'Observation/o9') AND name <> 'dead-letter'`)).toEqual({
+        commits: 1,
+        rows: 3,
+      });
+    },
+  );
+
+  it.skipIf(!backend.available)("runs another sender's job before the rest of a flood", async () => {
+    const queue = await open();
+    await queue.enqueue(
+      Array.from({ length: 30 }, (_, i) => assess(`flood${i}`)),
+      { sender: 'busy-server' },
+    );
+    await queue.enqueue([assess('other')], { sender: 'quiet-server' });
+    const order: string[] = [];
+    await queue.work('assess-patient', async ({ patientId }) => void order.push(patientId));
+    await waitFor(() => order.length === 31, 'all run');
+    expect(order.indexOf('other')).toBeLessThanOrEqual(1);
+    expect(order.filter((p) => p.startsWith('flood'))).toEqual(Array.from({ length: 30 }, (_, i) => `flood${i}`));
+  });
+
   it.skipIf(!backend.available)('retries a failing job with backoff until it succeeds', async () => {
     const queue = await open({ ...FAST, retry: { attempts: 3, delaySeconds: 1, backoff: true, maxDelaySeconds: 1 } });
     const attempts: { attempt: number; attempts: number; at: number }[] = [];
