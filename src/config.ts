@@ -7,6 +7,7 @@ import { type KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type CdsClient, readCdsClients } from './config/cds-clients.ts';
+import { type ExposureSettings, readExposureSettings } from './config/exposure-settings.ts';
 import { readSmartAppSettings, type SmartAppSettings } from './config/smart-app-settings.ts';
 import { jwtAlgOf, parsePrivateKey } from './util/private-key.ts';
 
@@ -76,7 +77,10 @@ export interface Config {
     /** True when the secret was generated for this process (sandbox mode only). */
     generated: boolean;
   };
+  /** SUBSCRIBE: register Subscriptions on FHIR_BASE_URL at start-up (default off: never without being asked). */
   subscribe: boolean;
+  /** Patients (or resources) one notification may name; beyond it, one catch-up instead. */
+  notificationMaxPatients: number;
   /** 0 = off, unless the server has no subscriptions (then FALLBACK_POLL_INTERVAL_SECONDS). */
   pollIntervalSeconds: number;
   queueConcurrency: number;
@@ -86,6 +90,8 @@ export interface Config {
   cdsClients: CdsClient[];
   /** The SMART app at /app: its client id at the EHR's authorization server and the scopes it asks for. */
   smartApp: SmartAppSettings;
+  /** HOST, the admin API, the sandbox's Subscription endpoints. */
+  exposure: ExposureSettings;
 }
 
 /** Thrown by loadConfig; `problems` has one line per problem, the message lists them all. */
@@ -172,7 +178,8 @@ function readService({ raw, read }: Readers) {
 /** How work comes in and runs: subscriptions, polling, queue concurrency, the per-patient throttle. */
 function readWork({ read }: Readers) {
   return {
-    subscribe: read('SUBSCRIBE', boolVar) ?? true,
+    subscribe: read('SUBSCRIBE', boolVar) ?? false,
+    notificationMaxPatients: read('NOTIFICATION_MAX_PATIENTS', intVar(1, 10_000)) ?? 100,
     pollIntervalSeconds: read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? 0,
     queueConcurrency: read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4,
     assessThrottleMs: read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000,
@@ -221,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const webhook = readWebhook(readers, sandbox);
   const auth = readFhirAuth(readers, sandbox);
   const views = readClinicianViews(readers);
+  const exposure = readExposureSettings(readers.raw, readers.problems);
   if (readers.problems.length > 0 || !auth || !webhook) throw new ConfigError(readers.problems);
   return {
     port,
@@ -232,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhook,
     ...work,
     ...views,
+    exposure,
   };
 }
 

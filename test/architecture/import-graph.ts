@@ -22,7 +22,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['pipeline'],
   ['api'],
   ['fhir', 'queue', 'server'],
-  ['intake', 'registration', 'polling', 'worker', 'sandbox', 'cds-hooks', 'app'],
+  ['intake', 'registration', 'polling', 'worker', 'sandbox', 'cds-hooks', 'app', 'admin'],
   ['service'],
   ['cli'],
 ];

@@ -111,7 +111,9 @@ describe('patient-view with prefetch', () => {
       '**Pseudoprogression since 2026-04-20.** Latest scan 2026-06-15: immune partial response (iPR).',
     );
     expect(detail).toContain('Next step: next assessment by 2026-08-03');
-    expect(detail).toContain('Not used: race, ethnicity, language, sexual orientation, gender identity, sex, date of birth');
+    expect(detail).toContain(
+      'Not used: race, ethnicity, language, sexual orientation, gender identity, sex, date of birth',
+    );
     expect((card.overrideReasons as { display: string }[]).every((r) => r.display.length > 0)).toBe(true);
   });
 
