@@ -23,6 +23,8 @@ export const VALUE_SET = {
 } as const;
 
 export const SUBSCRIPTION_TOPIC = `${BASE}/SubscriptionTopic/irecist-inputs`;
+/** What the sandbox shows instead of a credential in a Subscription (header value, secret extension). */
+export const MASKED_SECRET = '***';
 
 export const SYSTEM = {
   loinc: 'http://loinc.org',

@@ -12,6 +12,7 @@ import {
   DEFAULT_SAFETY_NET_SECONDS,
   readChangeDetection,
 } from './config/change-detection.ts';
+import { type ExposureSettings, readExposureSettings } from './config/exposure-settings.ts';
 import { type ConcurrencyRange, readConcurrencyRange } from './config/queue-concurrency.ts';
 import { readSmartAppSettings, type SmartAppSettings } from './config/smart-app-settings.ts';
 import { jwtAlgOf, parsePrivateKey } from './util/private-key.ts';
@@ -79,7 +80,10 @@ export interface Config {
     /** True when the secret was generated for this process (sandbox mode only). */
     generated: boolean;
   };
+  /** SUBSCRIBE: register Subscriptions on FHIR_BASE_URL at start-up (default off: never without being asked). */
   subscribe: boolean;
+  /** Patients (or resources) one notification may name; beyond it, one catch-up instead. */
+  notificationMaxPatients: number;
   /** The safety-net poll under Subscriptions (0 = off); also the interval of the other detection modes when set. */
   pollIntervalSeconds: number;
   /** SANDBOX_PROFILE, CHANGE_DETECTION, BULK_GROUP_ID and the interval of a detection mode other than Subscriptions. */
@@ -93,6 +97,8 @@ export interface Config {
   cdsClients: CdsClient[];
   /** The SMART app at /app: its client id at the EHR's authorization server and the scopes it asks for. */
   smartApp: SmartAppSettings;
+  /** HOST, the admin API, the sandbox's Subscription endpoints. */
+  exposure: ExposureSettings;
 }
 
 /** Thrown by loadConfig; `problems` has one line per problem, the message lists them all. */
@@ -178,11 +184,12 @@ function readService({ raw, read }: Readers) {
 
 /** How work comes in and runs: subscriptions, polling, queue concurrency (and its range), the per-patient throttle. */
 function readWork({ raw, read, problems }: Readers) {
-  const subscribe = read('SUBSCRIBE', boolVar) ?? true;
+  const subscribe = read('SUBSCRIBE', boolVar) ?? false;
   const pollIntervalSeconds = read('POLL_INTERVAL_SECONDS', intVar(0, 86_400)) ?? DEFAULT_SAFETY_NET_SECONDS;
   const queueConcurrency = read('QUEUE_CONCURRENCY', intVar(1, 64)) ?? 4;
   return {
     subscribe,
+    notificationMaxPatients: read('NOTIFICATION_MAX_PATIENTS', intVar(1, 10_000)) ?? 100,
     pollIntervalSeconds,
     queueConcurrency,
     queueConcurrencyRange: readConcurrencyRange(raw, problems, queueConcurrency),
@@ -233,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const webhook = readWebhook(readers, sandbox);
   const auth = readFhirAuth(readers, sandbox);
   const views = readClinicianViews(readers);
+  const exposure = readExposureSettings(readers.raw, readers.problems);
   if (readers.problems.length > 0 || !auth || !webhook) throw new ConfigError(readers.problems);
   return {
     port,
@@ -245,6 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...work,
     detection,
     ...views,
+    exposure,
   };
 }
 

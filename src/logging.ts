@@ -1,8 +1,8 @@
 /**
  * The one logger (pino, JSON lines). House rule: log ids and counts only, never names, dates of birth,
  * identifiers' values or whole resources. Messages are static; variable data goes into fields.
- * Lines go to stdout, or are appended to LOG_FILE when it is set (the test suite collects every line that way and
- * scans them for patient data: test/log-scan).
+ * Lines go to stderr (stdout carries the commands' results, e.g. `replay --list | jq`), or are appended to LOG_FILE
+ * when it is set (the test suite collects every line that way and scans them for patient data: test/log-scan).
  */
 import { pino } from 'pino';
 
@@ -22,7 +22,7 @@ export const logger = pino(
       remove: true,
     },
   },
-  logFile ? pino.destination({ dest: logFile, append: true, mkdir: true, sync: true }) : undefined,
+  pino.destination(logFile ? { dest: logFile, append: true, mkdir: true, sync: true } : { dest: 2, sync: true }),
 );
 
 export type Logger = typeof logger;

@@ -8,14 +8,32 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import type { Resource } from '@medplum/fhirtypes';
 import cliProgress from 'cli-progress';
 import { isObject, parseJsonOrUndefined } from '../fhir-model/json.ts';
 import { patientIdOf } from '../fhir-model/resource-owner.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
-import type { CliIo } from './assess.ts';
+import { requireFolder } from './check-paths.ts';
+import { type CliIo, type Command, type CommandSpec, runCommand } from './command-line.ts';
 import { commandError, issueText } from './report-error.ts';
+
+const spec = {
+  name: 'backfill',
+  summary: 'assess a Bulk Data export (NDJSON per type); NDJSON of the resources to write out',
+  description:
+    'Every patient of the export is assessed by the same pipeline as the service. The output folder gets one NDJSON\n' +
+    'file per resource type, ids from their urn:uuid and references rewritten to match ($import or PUT per line).',
+  options: {
+    input: { type: 'string', value: 'DIR', description: 'the export: *.ndjson files', required: true },
+    output: {
+      type: 'string',
+      value: 'DIR',
+      description: 'where the NDJSON to write goes (made if missing)',
+      required: true,
+    },
+  },
+  examples: ['npx irecist-adapter backfill --input ./export --output ./results'],
+} as const satisfies CommandSpec;
 
 async function readNdjson(
   dir: string,
@@ -64,17 +82,8 @@ function toPlainResources(entries: { fullUrl?: string; resource?: Resource }[]):
   });
 }
 
-export async function runBackfill(args: string[], io: CliIo): Promise<number> {
-  let values: { input?: string; output?: string };
-  try {
-    ({ values } = parseArgs({ args, options: { input: { type: 'string' }, output: { type: 'string' } } }));
-  } catch {
-    values = {};
-  }
-  if (!values.input || !values.output) {
-    io.stderr('Usage: irecist-adapter backfill --input DIR --output DIR\n');
-    return 2;
-  }
+async function backfill(values: { input: string; output: string }, io: CliIo): Promise<number> {
+  await requireFolder(values.input, 'input folder');
   try {
     const { byPatient, shared, bad } = await readNdjson(values.input, io);
     const out = new Map<string, string[]>();
@@ -113,3 +122,10 @@ export async function runBackfill(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
 }
+
+/** `irecist-adapter backfill --input DIR --output DIR`. */
+export const backfillCommand: Command = {
+  spec,
+  run: (args, io) =>
+    runCommand(spec, args, io, ({ values }) => backfill(values as { input: string; output: string }, io)),
+};

@@ -58,7 +58,9 @@ type OptionValue<O extends OptionSpec> = O['type'] extends 'boolean'
   ? boolean
   : O['multiple'] extends true
     ? string[]
-    : string;
+    : O extends { readonly choices: readonly (infer C extends string)[] }
+      ? C
+      : string;
 
 /** The parsed option values of a spec: every option may be absent. */
 export type OptionValues<S extends CommandSpec> = {
@@ -68,6 +70,12 @@ export type OptionValues<S extends CommandSpec> = {
 export interface ParsedCommandLine<S extends CommandSpec> {
   values: OptionValues<S>;
   positionals: string[];
+}
+
+/** A command: its spec (help and parsing) and how it runs on its arguments; resolves to the exit code. */
+export interface Command {
+  readonly spec: CommandSpec;
+  run(args: readonly string[], io: CliIo): Promise<number>;
 }
 
 /** A command line that cannot run as given; the message is one line that says what is wrong. */
@@ -206,6 +214,7 @@ export function parseCommandLine<S extends CommandSpec>(spec: S, args: readonly 
  * @param args - The arguments after the command's name.
  * @param io - Where to write.
  * @param run - The command itself.
+ * @param onUsageError - Also told of a usage error (e.g. `assess` writes an OperationOutcome on stdout for it).
  * @returns The exit code.
  */
 export async function runCommand<S extends CommandSpec>(
@@ -213,7 +222,12 @@ export async function runCommand<S extends CommandSpec>(
   args: readonly string[],
   io: CliIo,
   run: (parsed: ParsedCommandLine<S>) => Promise<number>,
+  onUsageError?: (message: string) => void,
 ): Promise<number> {
+  const fail = (message: string): number => {
+    onUsageError?.(message);
+    return usageFailure(spec, io, message);
+  };
   if (asksForHelp(args)) {
     io.stdout(commandHelp(spec));
     return 0;
@@ -223,13 +237,13 @@ export async function runCommand<S extends CommandSpec>(
     parsed = parseCommandLine(spec, args);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    return usageFailure(spec, io, err.message);
+    return fail(err.message);
   }
   try {
     return await run(parsed);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    return usageFailure(spec, io, err.message);
+    return fail(err.message);
   }
 }
 

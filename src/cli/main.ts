@@ -1,40 +1,36 @@
-/** The irecist-adapter command line (contract section 3). */
-import { runAssess } from './assess.ts';
-import { runBackfill } from './backfill.ts';
-import { runReplay } from './replay.ts';
-import { runServe } from './serve.ts';
-import { runSubscribe } from './subscribe.ts';
+/** The irecist-adapter command line (contract section 3): one table of commands, each with its own `--help`. */
+import { assessCommand } from './assess.ts';
+import { backfillCommand } from './backfill.ts';
+import { asksForHelp, type CliIo, type Command, programHelp } from './command-line.ts';
+import { replayCommand } from './replay.ts';
+import { serveCommand } from './serve.ts';
+import { subscribeCommand } from './subscribe.ts';
 
-const USAGE = `Usage: irecist-adapter <command>
-  assess FILE                      assess a Bundle of one patient; the transaction Bundle on stdout
-  serve                            run the service (npm start)
-  subscribe                        create or update the adapter's Subscriptions on the FHIR server
-  backfill --input DIR --output DIR  assess a Bulk Data export (NDJSON)
-  replay [--kind K] [--patient ID] [--list]  list or re-queue dead-lettered jobs
-`;
+const COMMANDS: readonly Command[] = [assessCommand, serveCommand, subscribeCommand, backfillCommand, replayCommand];
 
-const io = {
+const io: CliIo = {
   stdout: (t: string) => process.stdout.write(t),
   stderr: (t: string) => process.stderr.write(t),
+  stdin: process.stdin,
 };
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
-  switch (command) {
-    case 'assess':
-      return runAssess(args, io);
-    case 'serve':
-      return runServe(io);
-    case 'subscribe':
-      return runSubscribe(io);
-    case 'backfill':
-      return runBackfill(args, io);
-    case 'replay':
-      return runReplay(args, io);
-    default:
-      io.stderr(USAGE);
-      return command === undefined || command === '--help' ? 0 : 2;
+/**
+ * Runs one command line.
+ * @param argv - The arguments after the program's name.
+ * @returns The exit code: `--help` 0, no or an unknown command 2, else the command's.
+ */
+async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...args] = argv;
+  const help = programHelp(COMMANDS.map((c) => c.spec));
+  if (name === 'help' && args[0] !== undefined) return main([args[0], '--help']);
+  if (name === 'help' || (name !== undefined && asksForHelp([name]))) {
+    io.stdout(help);
+    return 0;
   }
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (command) return command.run(args, io);
+  io.stderr(`${name === undefined ? 'error: no command given' : `error: unknown command ${name}`}\n${help}`);
+  return 2;
 }
 
 process.exitCode = await main(process.argv.slice(2));

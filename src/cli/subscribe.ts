@@ -1,15 +1,35 @@
-/** `irecist-adapter subscribe`: creates or updates the adapter's Subscriptions on the configured server, then exits. */
-
+/** `irecist-adapter subscribe`: creates or updates this instance's Subscriptions on the configured server, then exits. */
 import { SUBSCRIPTION_TOPIC } from '../codes.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient } from '../fhir/client-factory.ts';
 import { getSubscriptionTopic } from '../profiles/load-profiles.ts';
 import { registerSubscriptions } from '../registration/register-subscriptions.ts';
-import type { CliIo } from './assess.ts';
+import { type CliIo, type Command, type CommandSpec, runCommand } from './command-line.ts';
 import { commandError, issueText } from './report-error.ts';
 
-export async function runSubscribe(io: CliIo): Promise<number> {
+const spec = {
+  name: 'subscribe',
+  summary: "create or update this instance's Subscriptions on FHIR_BASE_URL (idempotent), then exit",
+  description:
+    'Subscriptions belong to one endpoint (PUBLIC_URL/notifications). When the server already delivers the\n' +
+    "adapter's notifications to another instance, subscribe refuses (exit 1) unless --force, which adds this\n" +
+    "instance's own Subscriptions beside them; another instance's Subscriptions are never changed.\n" +
+    'Result (JSON: keys created, updated, unchanged, removed) on stdout.',
+  options: {
+    force: { type: 'boolean', description: "add this instance's Subscriptions even when another instance's exist" },
+  },
+  environment: [
+    'FHIR_BASE_URL, FHIR_AUTH...  the FHIR server and how to authenticate',
+    'PUBLIC_URL                   where the server reaches this instance',
+    'WEBHOOK_SECRET               the notification credential the Subscriptions carry',
+  ],
+  examples: [
+    'FHIR_BASE_URL=... WEBHOOK_SECRET=... PUBLIC_URL=https://adapter.example.org npx irecist-adapter subscribe',
+  ],
+} as const satisfies CommandSpec;
+
+async function subscribe(force: boolean, io: CliIo): Promise<number> {
   try {
     const config = loadConfig();
     if (config.sandbox) {
@@ -22,12 +42,15 @@ export async function runSubscribe(io: CliIo): Promise<number> {
       publicUrl: config.publicUrl,
       secret: config.webhook.secret,
       topic: getSubscriptionTopic(SUBSCRIPTION_TOPIC),
+      force,
     });
-    io.stdout(
-      `${JSON.stringify({ created: result.created, updated: result.updated, unchanged: result.unchanged, removed: result.removed }, null, 2)}\n`,
-    );
+    const { created, updated, unchanged, removed, otherEndpoints } = result;
+    io.stdout(`${JSON.stringify({ created, updated, unchanged, removed, otherEndpoints }, null, 2)}\n`);
     io.stderr(
-      `Subscriptions: ${result.created.length} created, ${result.updated.length} updated, ${result.unchanged.length} unchanged.\n`,
+      `Subscriptions: ${created.length} created, ${updated.length} updated, ${unchanged.length} unchanged.\n` +
+        (otherEndpoints.length
+          ? `Another instance's Subscriptions also deliver to ${otherEndpoints.join(', ')}.\n`
+          : ''),
     );
     return 0;
   } catch (err) {
@@ -40,3 +63,9 @@ export async function runSubscribe(io: CliIo): Promise<number> {
     return 1;
   }
 }
+
+/** `irecist-adapter subscribe [--force]`. */
+export const subscribeCommand: Command = {
+  spec,
+  run: (args, io) => runCommand(spec, args, io, ({ values }) => subscribe(values.force === true, io)),
+};

@@ -6,22 +6,14 @@
  * Both checks compare SHA-256 digests of the presented and expected values with crypto.timingSafeEqual, so the
  * buffers always have the same length and neither the content nor the length of the secret leaks through timing.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { unauthorized } from '../fhir-model/outcomes.ts';
+import { constantTimeEqual as safeEqual } from '../util/constant-time.ts';
 
 export type HeaderBag = Record<string, string | string[] | undefined>;
 
 /** The one 401 text: static, never echoing what was presented or which check failed. */
 export const UNAUTHENTICATED_TEXT = 'Notification authentication failed';
-
-function digest(value: string | Buffer): Buffer {
-  return createHash('sha256').update(value).digest();
-}
-
-/** Constant-time string equality over fixed-length digests. */
-function safeEqual(presented: string, expected: string): boolean {
-  return timingSafeEqual(digest(presented), digest(expected));
-}
 
 function single(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : undefined;

@@ -6,18 +6,18 @@
  * PGlite is single-connection WASM PostgreSQL. pg-boss 12 supports it natively: its `fromPglite` adapter with
  * `backend: 'pglite'` (multi-statement blocks go through `exec()` as one atomic call, an aborted transaction is
  * rolled back before the next statement, LISTEN/NOTIFY works in-process), and PGlite itself serialises every
- * query and transaction behind one mutex. A PGlite data directory must be opened by one process only; a lock
- * file (`pglite.lock`, holding the owner's pid) enforces that.
+ * query and transaction behind one mutex. A PGlite data directory must be opened by one process only; its lock and
+ * the checks of what is found there are in data-directory.ts.
  * https://pgboss.io/database-backends
  */
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { ConstructorOptions } from 'pg-boss';
 import { fromPglite } from 'pg-boss';
 import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
+import { damagedDatabase, prepareDataDirectory } from './data-directory.ts';
 
 export const DEFAULT_SCHEMA = 'irecist';
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -63,6 +63,8 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** Size of the state-store pool (PostgreSQL only). Default 4. */
   poolSize?: number;
+  /** PGlite: refuse (404) when DATA_DIR holds no database, creating nothing (operator commands). Default false. */
+  mustExist?: boolean;
 }
 
 const databaseUnavailable = (err: unknown): OutcomeError =>
@@ -82,8 +84,9 @@ async function pingWith(query: () => Promise<unknown>, timeoutMs: number): Promi
 
 /**
  * Opens the database and creates the schema and the `irecist_state` table if needed.
- * Throws OutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use
- * by another process, `transient` when PostgreSQL cannot be reached.
+ * Throws OutcomeError: `invalid` for a bad schema name, `conflict` when the PGlite directory is in use by another
+ * process or its database is missing or damaged, `not-found` when `mustExist` finds none, `transient` when
+ * PostgreSQL cannot be reached.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const schema = options.schema ?? DEFAULT_SCHEMA;
@@ -92,7 +95,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   }
   return options.databaseUrl
     ? openPostgres(options.databaseUrl, schema, options.poolSize ?? 4)
-    : openPglite(resolve(options.dataDir), schema);
+    : openPglite(resolve(options.dataDir), schema, options.mustExist ?? false);
 }
 
 function migrationSql(schema: string): string[] {
@@ -239,55 +242,23 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
   });
 }
 
-/** Data directories opened by this process, so a second open in the same process is refused too. */
-const openDirectories = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errorCode(err) === 'EPERM';
-  }
-}
-
-/** Takes `${dir}/pglite.lock` (exclusive create, holding our pid); a lock left by a dead process is taken over. */
-async function lockDirectory(dir: string): Promise<() => Promise<void>> {
-  const lockPath = join(dir, 'pglite.lock');
-  const inUse = (): OutcomeError =>
-    new OutcomeError(outcome('conflict', 'Data directory is in use by another process'));
-  if (openDirectories.has(dir)) throw inUse();
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(lockPath, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      openDirectories.add(dir);
-      return async () => {
-        openDirectories.delete(dir);
-        await rm(lockPath, { force: true });
-      };
-    } catch (err) {
-      if (errorCode(err) !== 'EEXIST') throw err;
-      const owner = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) throw inUse();
-      logger.warn({ pid: owner }, 'Stale data directory lock taken over');
-      await rm(lockPath, { force: true });
-    }
-  }
-  throw inUse();
-}
-
-async function openPglite(dataDir: string, schema: string): Promise<Database> {
-  await mkdir(dataDir, { recursive: true });
-  const release = await lockDirectory(dataDir);
+async function openPglite(dataDir: string, schema: string, mustExist: boolean): Promise<Database> {
+  const directory = await prepareDataDirectory(dataDir, mustExist);
+  const release = directory.release;
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(join(dataDir, 'pglite'));
-    await pglite.exec(migrationSql(schema).join(';\n'));
+    pglite = await PGlite.create(directory.pgliteDir);
   } catch (err) {
     await release();
-    if (err instanceof OutcomeError) throw err;
+    logger.error({ code: errorCode(err) }, 'Database open failed');
+    throw damagedDatabase(directory.pgliteDir, err);
+  }
+  try {
+    await pglite.exec(migrationSql(schema).join(';\n'));
+    await directory.recordDatabase();
+  } catch (err) {
+    await pglite.close().catch(() => undefined);
+    await release();
     logger.error({ code: errorCode(err) }, 'Database open failed');
     throw databaseUnavailable(err);
   }

@@ -2,6 +2,11 @@
  * Creates or updates the adapter's Subscriptions on the FHIR server (`irecist-adapter subscribe`, and at start-up).
  * Idempotent: each Subscription is found by its key tag; one whose content already matches is left alone, so a
  * second run changes nothing. https://hl7.org/fhir/R4/subscription.html, https://hl7.org/fhir/R4/http.html#cond-update
+ *
+ * Subscriptions belong to one endpoint (subscription-ownership.ts): an instance updates and removes only its own.
+ * When the server already delivers the adapter's notifications to another endpoint (another instance) and this one
+ * has none yet, registration refuses (409, naming that endpoint) unless `force`: then this instance adds its own set
+ * beside the other's, which it never touches. An update keeps every extension the adapter does not set itself.
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Subscription } from '@medplum/fhirtypes';
@@ -9,12 +14,21 @@ import { noCache, searchAll } from '../fhir/search-pages.ts';
 import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { serverSoftware } from '../fhir-model/server-software.ts';
 import { logger } from '../logging.ts';
+import { isDelivering, sameSubscriptionContent, stable } from './subscription-content.ts';
+import { withForeignExtensions } from './subscription-ownership.ts';
+import {
+  activateIfLeftRequested,
+  createSubscription,
+  findByOwner,
+  isAuthError,
+  type UpsertState,
+} from './subscription-store.ts';
 import {
   type AdapterSubscription,
   ALL_SUBSCRIPTION_KEYS,
   buildSubscriptions,
   type Flavour,
-  keyTagParam,
+  notificationEndpoint,
   type SubscriptionOptions,
   subscriptionKey,
 } from './subscription-templates.ts';
@@ -48,8 +62,10 @@ export type RegisterOptions = Omit<SubscriptionOptions, 'flavour' | 'backport'> 
   backport?: boolean;
   /** Upserted (by `url`) before the topic-based Subscription when backport is used. */
   topic?: TopicResource;
-  /** Delete adapter Subscriptions (by key) that the chosen mode no longer uses. Default true. */
+  /** Delete this instance's Subscriptions (by key) that the chosen mode no longer uses. Default true. */
   removeStale?: boolean;
+  /** Add this instance's own Subscriptions even when another instance's already deliver elsewhere. Default false. */
+  force?: boolean;
 };
 
 export interface RegisteredSubscription {
@@ -65,7 +81,17 @@ export interface RegistrationResult {
   unchanged: string[];
   removed: string[];
   subscriptions: RegisteredSubscription[];
+  /** Endpoints other instances' Subscriptions on this server deliver to (left alone). */
+  otherEndpoints: string[];
 }
+
+export { isDelivering, sameSubscriptionContent } from './subscription-content.ts';
+export {
+  activateIfLeftRequested,
+  createSubscription,
+  findAdapterSubscriptions,
+  type UpsertState,
+} from './subscription-store.ts';
 
 /** Flavour from the server software (a name, or what readCapabilities made of it). */
 export function chooseFlavour(software?: string): Flavour {
@@ -87,68 +113,8 @@ export function resolveSubscriptionOptions(
       throw new OutcomeError(outcome('not-supported', 'FHIR server does not support rest-hook Subscriptions'), 501);
     }
   }
-  const { topic: _topic, removeStale: _removeStale, ...rest } = options;
+  const { topic: _topic, removeStale: _removeStale, force: _force, ...rest } = options;
   return { ...rest, flavour, backport };
-}
-
-function stable(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stable).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-const sortedJson = (list: readonly unknown[] | undefined): string[] => (list ?? []).map(stable).sort();
-
-/** The parts of a Subscription the adapter manages; server-owned parts (id, meta, status, error) are left out. */
-function managedView(sub: AdapterSubscription): unknown {
-  const ch = sub.channel ?? ({} as AdapterSubscription['channel']);
-  return {
-    criteria: sub.criteria,
-    criteriaExt: sortedJson(sub._criteria?.extension),
-    reason: sub.reason,
-    extension: sortedJson(sub.extension),
-    profile: [...(sub.meta?.profile ?? [])].sort(),
-    channel: {
-      type: ch.type,
-      endpoint: ch.endpoint,
-      payload: ch.payload,
-      payloadExt: sortedJson(ch._payload?.extension),
-      header: [...(ch.header ?? [])].sort(),
-      extension: sortedJson(ch.extension),
-    },
-  };
-}
-
-/** True when the server copy has the same managed content as the desired Subscription. */
-export function sameSubscriptionContent(existing: AdapterSubscription, desired: AdapterSubscription): boolean {
-  return stable(managedView(existing)) === stable(managedView(desired));
-}
-
-/** Statuses under which a Subscription delivers (Medplum never moves `requested` to `active`). */
-export function isDelivering(status: Subscription['status'] | undefined, flavour: Flavour): boolean {
-  return status === 'active' || (status === 'requested' && flavour !== 'medplum');
-}
-
-/** The adapter's Subscriptions with one key (normally zero or one). */
-export async function findAdapterSubscriptions(client: MedplumClient, key: string): Promise<AdapterSubscription[]> {
-  const found = await searchAll<AdapterSubscription>(client, 'Subscription', { _tag: keyTagParam(key) });
-  // Guard against servers that ignore an unknown parameter and return everything.
-  return found.filter((s) => subscriptionKey(s) === key);
-}
-
-function isAuthError(err: unknown): boolean {
-  const code = (err as { outcome?: { issue?: { code?: string }[] } })?.outcome?.issue?.[0]?.code;
-  return code === 'login' || code === 'security' || code === 'forbidden';
-}
-
-/** Shared state of one registration run: whether conditional update still looks usable. */
-export interface UpsertState {
-  conditional: boolean;
 }
 
 type UpsertAction = 'created' | 'updated' | 'unchanged';
@@ -162,45 +128,17 @@ function pickPrimary(found: AdapterSubscription[], flavour: Flavour): AdapterSub
   })[0]!;
 }
 
-/**
- * Creates a missing Subscription (conditional update by key tag, else search then create); `existing` is set
- * when the fallback search found one made meanwhile.
- */
-export async function createSubscription(
-  client: MedplumClient,
-  desired: AdapterSubscription,
-  key: string,
-  state: UpsertState,
-): Promise<{ created?: AdapterSubscription; existing?: AdapterSubscription }> {
-  if (state.conditional) {
-    try {
-      // Conditional update: creates when nothing matches, so two adapters starting at once make one Subscription.
-      const url = client.fhirSearchUrl('Subscription', { _tag: keyTagParam(key) });
-      const result = (await client.put(url, desired, undefined, noCache())) as AdapterSubscription | undefined;
-      if (result?.id) return { created: result };
-      const again = await findAdapterSubscriptions(client, key);
-      if (again[0]) return { created: again[0] };
-    } catch (err) {
-      if (isAuthError(err)) throw err;
-      log.warn({ key }, 'Conditional update not usable; falling back to search then create');
-    }
-    state.conditional = false;
-    // The failed attempt may still have created it (e.g. an error after the write): look again before creating.
-    const again = await findAdapterSubscriptions(client, key);
-    if (again[0]) return { existing: again[0] };
-  }
-  return { created: (await client.createResource(desired, noCache())) as AdapterSubscription };
-}
-
+/** One key: create this instance's Subscription, or bring its copy (duplicates removed) to the desired content. */
 async function upsertSubscription(
   client: MedplumClient,
   desired: AdapterSubscription,
+  mine: AdapterSubscription[],
   flavour: Flavour,
   state: UpsertState,
   removed: string[],
 ): Promise<{ action: UpsertAction; sub: AdapterSubscription }> {
   const key = subscriptionKey(desired)!;
-  const found = await findAdapterSubscriptions(client, key);
+  const found = [...mine];
   if (found.length === 0) {
     const { created, existing } = await createSubscription(client, desired, key, state);
     if (created) return { action: 'created', sub: created };
@@ -215,36 +153,27 @@ async function upsertSubscription(
       log.info({ key, subscriptionId: dup.id }, 'Removed duplicate adapter Subscription');
     }
   }
-  if (sameSubscriptionContent(primary, desired) && isDelivering(primary.status, flavour)) {
+  const wanted = withForeignExtensions(desired, primary);
+  if (sameSubscriptionContent(primary, wanted) && isDelivering(primary.status, flavour)) {
     return { action: 'unchanged', sub: primary };
   }
-  const updated = (await client.updateResource({ ...desired, id: primary.id }, noCache())) as AdapterSubscription;
+  const updated = (await client.updateResource({ ...wanted, id: primary.id }, noCache())) as AdapterSubscription;
   return { action: 'updated', sub: updated };
 }
 
-/**
- * Generic servers only (classic Subscriptions): one still `requested` right after the write is set `active`.
- * Some servers never activate a Subscription themselves (Medplum-style ones, such as the embedded sandbox when
- * its software is not recognised); servers that do activate accept the change. A refusal is logged, not thrown.
- */
-export async function activateIfLeftRequested(
-  client: MedplumClient,
-  sub: AdapterSubscription,
-  resolved: Pick<SubscriptionOptions, 'flavour' | 'backport'>,
-): Promise<AdapterSubscription> {
-  if (resolved.flavour !== 'generic' || resolved.backport || sub.status !== 'requested' || !sub.id) return sub;
-  const key = subscriptionKey(sub);
-  try {
-    const current = (await client.readResource('Subscription', sub.id, noCache())) as AdapterSubscription;
-    if (current.status !== 'requested') return current;
-    const saved = (await client.updateResource({ ...current, status: 'active' }, noCache())) as AdapterSubscription;
-    log.info({ key, subscriptionId: sub.id }, 'Server left the Subscription requested; set it active');
-    return saved;
-  } catch (err) {
-    if (isAuthError(err)) throw err;
-    log.warn({ key, subscriptionId: sub.id }, 'Server refused to activate the Subscription; left requested');
-    return sub;
-  }
+/** The refusal when another instance's Subscriptions deliver elsewhere and this one has none. */
+function anotherInstance(endpoint: string, others: readonly AdapterSubscription[]): OutcomeError {
+  const theirs = [...new Set(others.map((s) => s.channel?.endpoint ?? '(no endpoint)'))].join(', ');
+  const ids = others.map((s) => `Subscription/${s.id}`).join(', ');
+  return new OutcomeError(
+    outcome(
+      'conflict',
+      `This FHIR server's irecist-adapter Subscriptions deliver to ${theirs} (${ids}), not to ${endpoint}. ` +
+        "Another instance owns them and they are left alone: set PUBLIC_URL to that instance's URL, or run " +
+        "`subscribe --force` to add this instance's own Subscriptions beside them (if that instance is gone, delete its Subscriptions).",
+    ),
+    409,
+  );
 }
 
 /** Upserts a SubscriptionTopic (or any canonical resource) by `url`, only when its content changed. */
@@ -276,8 +205,9 @@ async function upsertTopic(client: MedplumClient, topic: TopicResource, state: U
 }
 
 /**
- * Creates or updates each of the adapter's Subscriptions (found by key tag), and removes the adapter's
+ * Creates or updates each of this instance's Subscriptions (found by key tag and owner), and removes this instance's
  * Subscriptions that the chosen mode does not use (e.g. the classic ones after switching to backport).
+ * @throws OutcomeError 409 when another instance's Subscriptions deliver elsewhere and this one has none (no `force`).
  * Running it twice in a row reports everything `unchanged` the second time.
  */
 export async function registerSubscriptions(
@@ -287,8 +217,30 @@ export async function registerSubscriptions(
 ): Promise<RegistrationResult> {
   const resolved = resolveSubscriptionOptions(caps, options);
   const desiredList = buildSubscriptions(resolved);
+  const endpoint = notificationEndpoint(resolved.publicUrl);
   const state: UpsertState = { conditional: caps.conditionalUpdate !== false };
-  const result: RegistrationResult = { created: [], updated: [], unchanged: [], removed: [], subscriptions: [] };
+  const result: RegistrationResult = {
+    created: [],
+    updated: [],
+    unchanged: [],
+    removed: [],
+    subscriptions: [],
+    otherEndpoints: [],
+  };
+
+  // Whose Subscriptions are there, before anything is written: a refusal leaves the server as it was.
+  const byKey = new Map<string, AdapterSubscription[]>();
+  const others: AdapterSubscription[] = [];
+  for (const desired of desiredList) {
+    const key = subscriptionKey(desired)!;
+    const found = await findByOwner(client, key, endpoint);
+    byKey.set(key, found.mine);
+    others.push(...found.others);
+  }
+  result.otherEndpoints = [...new Set(others.map((s) => s.channel?.endpoint ?? ''))].filter(Boolean);
+  if (others.length > 0 && [...byKey.values()].every((m) => m.length === 0) && !options.force) {
+    throw anotherInstance(endpoint, others);
+  }
 
   if (resolved.backport && options.topic) {
     try {
@@ -302,7 +254,8 @@ export async function registerSubscriptions(
 
   for (const desired of desiredList) {
     const key = subscriptionKey(desired)!;
-    const upserted = await upsertSubscription(client, desired, resolved.flavour, state, result.removed);
+    const mine = byKey.get(key) ?? [];
+    const upserted = await upsertSubscription(client, desired, mine, resolved.flavour, state, result.removed);
     const { action } = upserted;
     const sub = action === 'unchanged' ? upserted.sub : await activateIfLeftRequested(client, upserted.sub, resolved);
     result[action].push(key);
@@ -313,7 +266,7 @@ export async function registerSubscriptions(
   if (options.removeStale !== false) {
     const wanted = new Set(desiredList.map((d) => subscriptionKey(d)));
     for (const key of ALL_SUBSCRIPTION_KEYS.filter((k) => !wanted.has(k))) {
-      for (const stale of await findAdapterSubscriptions(client, key)) {
+      for (const stale of (await findByOwner(client, key, endpoint)).mine) {
         if (!stale.id) continue;
         await client.deleteResource('Subscription', stale.id, noCache());
         result.removed.push(key);
@@ -328,6 +281,7 @@ export async function registerSubscriptions(
       updated: result.updated.length,
       unchanged: result.unchanged.length,
       removed: result.removed.length,
+      otherInstances: result.otherEndpoints.length,
       flavour: resolved.flavour,
       backport: resolved.backport,
     },

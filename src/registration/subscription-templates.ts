@@ -13,9 +13,10 @@
  * its key twice: as the R5 cross-version identifier extension (the slice the Backport IG profile uses) and as a
  * `meta.tag` in IDENTIFIER_SYSTEM, which every server can search (`_tag`) and use for conditional update.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Element, Extension, Subscription, SubscriptionChannel } from '@medplum/fhirtypes';
-import { IDENTIFIER_SYSTEM, SUBSCRIPTION_TOPIC } from '../codes.ts';
+import { BASE, IDENTIFIER_SYSTEM, SUBSCRIPTION_TOPIC } from '../codes.ts';
 import { badRequest } from '../fhir-model/outcomes.ts';
 import { observationCodeParam } from '../fhir-model/watched-inputs.ts';
 
@@ -135,6 +136,19 @@ export function notificationEndpoint(publicUrl: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/notifications`;
 }
 
+/** The system of the owner tag: which endpoint a Subscription was made for (subscription-ownership.ts). */
+export const OWNER_TAG_SYSTEM = `${BASE}/subscription-owner`;
+
+/**
+ * The owner tag's code for an endpoint: `endpoint-` and 16 hex digits of its SHA-256 (the URL itself stays out of
+ * the tag, which servers index and show).
+ * @param endpoint - The notification endpoint.
+ * @returns The code.
+ */
+export function ownerCode(endpoint: string): string {
+  return `endpoint-${createHash('sha256').update(endpoint).digest('hex').slice(0, 16)}`;
+}
+
 /** The adapter key of a Subscription (from its tag, else from the identifier extension). */
 export function subscriptionKey(sub: Subscription): string | undefined {
   const tag = sub.meta?.tag?.find((t) => t.system === IDENTIFIER_SYSTEM && t.code);
@@ -184,9 +198,16 @@ function base(key: string, fallback: AdapterSubscription, options: SubscriptionO
   const template = templates.find((t) => t.name === TEMPLATE_NAMES[key])?.subscription;
   const start = structuredClone((template ?? fallback) as AdapterSubscription);
   const profile = start.meta?.profile?.length ? { profile: start.meta.profile } : {};
+  const endpoint = notificationEndpoint(options.publicUrl);
   return {
     ...start,
-    meta: { ...profile, tag: [{ system: IDENTIFIER_SYSTEM, code: key }] },
+    meta: {
+      ...profile,
+      tag: [
+        { system: IDENTIFIER_SYSTEM, code: key },
+        { system: OWNER_TAG_SYSTEM, code: ownerCode(endpoint) },
+      ],
+    },
     extension: [
       ...(start.extension ?? []).filter((e) => e.url !== SUBSCRIPTION_EXT.r5Identifier),
       { url: SUBSCRIPTION_EXT.r5Identifier, valueIdentifier: { system: IDENTIFIER_SYSTEM, value: key } },
@@ -195,7 +216,7 @@ function base(key: string, fallback: AdapterSubscription, options: SubscriptionO
     channel: {
       ...start.channel,
       type: 'rest-hook',
-      endpoint: notificationEndpoint(options.publicUrl),
+      endpoint,
       payload: start.channel?.payload ?? FHIR_JSON,
       header: [`Authorization: Bearer ${options.secret}`],
     },

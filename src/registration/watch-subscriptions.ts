@@ -1,7 +1,9 @@
 /**
- * Watches the adapter's Subscriptions: a server may turn one `off` or `error` (Medplum after repeated delivery
- * failures, HAPI on a bad endpoint, an administrator), or it may disappear. Each such Subscription is set back to
- * delivering (or re-created), and a catch-up is requested because notifications may have been lost meanwhile.
+ * Watches this instance's Subscriptions: a server may turn one `off` or `error` (Medplum after repeated delivery
+ * failures, HAPI on a bad endpoint, an administrator), someone may point it elsewhere (an edit, an older adapter's
+ * `subscribe` with another PUBLIC_URL), or it may disappear. Each such Subscription is set back to delivering here
+ * (or re-created), and a catch-up is requested because notifications may have been lost meanwhile.
+ * `inspectSubscriptions` is the same look without writing (for /readyz).
  * https://hl7.org/fhir/R4/subscription.html#status
  */
 import type { MedplumClient } from '@medplum/core';
@@ -10,19 +12,18 @@ import { noCache } from '../fhir/search-pages.ts';
 import { logger } from '../logging.ts';
 import { createPeriodicTask, type PeriodicTask } from '../util/periodic-task.ts';
 import {
-  activateIfLeftRequested,
-  createSubscription,
-  findAdapterSubscriptions,
-  isDelivering,
   type RegisterOptions,
   resolveSubscriptionOptions,
   type SubscriptionCapabilities,
-  type UpsertState,
 } from './register-subscriptions.ts';
+import { isDelivering } from './subscription-content.ts';
+import { withForeignExtensions } from './subscription-ownership.ts';
+import { activateIfLeftRequested, createSubscription, findByOwner, type UpsertState } from './subscription-store.ts';
 import {
   type AdapterSubscription,
   buildSubscriptions,
   initialStatus,
+  notificationEndpoint,
   subscriptionKey,
 } from './subscription-templates.ts';
 
@@ -41,7 +42,7 @@ export interface CatchUpRequest {
 /** Why the catch-up was requested (for logs and metrics; not part of the job). */
 export interface CatchUpCause {
   key: string;
-  cause: 'reactivated' | 'recreated';
+  cause: 'reactivated' | 'recreated' | 'redirected';
   previousStatus?: Subscription['status'];
 }
 
@@ -56,6 +57,8 @@ export interface WatchResult {
   reactivated: ReactivatedSubscription[];
   /** Keys that were missing on the server and were created again. */
   recreated: string[];
+  /** This instance's Subscriptions found delivering to another endpoint, pointed back here. */
+  redirected: ReactivatedSubscription[];
   /** Keys found delivering (`active`, or `requested` where the server activates it). */
   healthy: string[];
 }
@@ -78,13 +81,14 @@ export async function watchSubscriptions(
   options: WatchOptions,
 ): Promise<WatchResult> {
   const resolved = resolveSubscriptionOptions(caps, options);
+  const endpoint = notificationEndpoint(resolved.publicUrl);
   const state: UpsertState = { conditional: caps.conditionalUpdate !== false };
-  const result: WatchResult = { reactivated: [], recreated: [], healthy: [] };
+  const result: WatchResult = { reactivated: [], recreated: [], redirected: [], healthy: [] };
 
   for (const desired of buildSubscriptions(resolved)) {
     const key = subscriptionKey(desired)!;
-    const found = await findAdapterSubscriptions(client, key);
-    if (found.length === 0) {
+    const { mine } = await findByOwner(client, key, endpoint);
+    if (mine.length === 0) {
       if (options.recreateMissing === false) continue;
       const { created, existing } = await createSubscription(client, desired, key, state);
       const sub = created ? await activateIfLeftRequested(client, created, resolved) : existing;
@@ -96,26 +100,76 @@ export async function watchSubscriptions(
       );
       continue;
     }
-    if (found.some((s) => isDelivering(s.status, resolved.flavour))) {
+    const here = mine.filter((s) => s.channel?.endpoint === endpoint);
+    if (here.some((s) => isDelivering(s.status, resolved.flavour))) {
       result.healthy.push(key);
       continue;
     }
-    const current = found[0]!;
-    const next: AdapterSubscription = { ...desired, id: current.id, status: initialStatus(resolved.flavour) };
+    // Not delivering here: off / error, or pointed elsewhere. Written back as desired, keeping others' extensions.
+    const current = here[0] ?? mine[0]!;
+    const redirected = current.channel?.endpoint !== endpoint;
+    const next: AdapterSubscription = {
+      ...withForeignExtensions(desired, current),
+      id: current.id,
+      status: initialStatus(resolved.flavour),
+    };
     const saved = await activateIfLeftRequested(
       client,
       (await client.updateResource(next, noCache())) as AdapterSubscription,
       resolved,
     );
     const id = String(saved.id ?? current.id);
-    result.reactivated.push({ key, id, previousStatus: current.status });
-    log.warn({ key, subscriptionId: id, previousStatus: current.status }, 'Re-activated adapter Subscription');
+    const entry = { key, id, previousStatus: current.status };
+    (redirected ? result.redirected : result.reactivated).push(entry);
+    log.warn(
+      { key, subscriptionId: id, previousStatus: current.status, redirected },
+      redirected ? 'Adapter Subscription pointed elsewhere; pointed it back here' : 'Re-activated adapter Subscription',
+    );
     await options.onCatchUp(
       { kind: 'catch-up', reason: 'poll', subscriptionId: id },
-      { key, cause: 'reactivated', previousStatus: current.status },
+      { key, cause: redirected ? 'redirected' : 'reactivated', previousStatus: current.status },
     );
   }
   return result;
+}
+
+/** What /readyz says of this instance's Subscriptions: each key delivering here, or what is wrong. */
+export interface SubscriptionInspection {
+  ok: boolean;
+  /** Keys with no Subscription of this instance. */
+  missing: string[];
+  /** Keys whose Subscription of this instance delivers to another endpoint. */
+  pointingElsewhere: string[];
+  /** Keys whose Subscription here is not delivering (off, error). */
+  notDelivering: string[];
+}
+
+/**
+ * The watcher's look at this instance's Subscriptions, without writing anything.
+ * @param client - The FHIR client.
+ * @param caps - The server's capabilities.
+ * @param options - As for the watcher.
+ * @returns Whether every key delivers here, and which do not.
+ */
+export async function inspectSubscriptions(
+  client: MedplumClient,
+  caps: SubscriptionCapabilities,
+  options: RegisterOptions,
+): Promise<SubscriptionInspection> {
+  const resolved = resolveSubscriptionOptions(caps, options);
+  const endpoint = notificationEndpoint(resolved.publicUrl);
+  const inspection: SubscriptionInspection = { ok: true, missing: [], pointingElsewhere: [], notDelivering: [] };
+  for (const desired of buildSubscriptions(resolved)) {
+    const key = subscriptionKey(desired)!;
+    const { mine } = await findByOwner(client, key, endpoint);
+    const here = mine.filter((s) => s.channel?.endpoint === endpoint);
+    if (here.some((s) => isDelivering(s.status, resolved.flavour))) continue;
+    if (mine.length === 0) inspection.missing.push(key);
+    else if (here.length === 0) inspection.pointingElsewhere.push(key);
+    else inspection.notDelivering.push(key);
+    inspection.ok = false;
+  }
+  return inspection;
 }
 
 export type SubscriptionWatcher = PeriodicTask<WatchResult>;

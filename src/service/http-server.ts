@@ -1,5 +1,6 @@
 /** The adapter's HTTP server: an express app with no fingerprint, behind Node's server with deadlines per request. */
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { logger } from '../logging.ts';
 
@@ -29,10 +30,10 @@ export function createApp(): express.Express {
  * Listens on `port` (0 = any free port).
  * @param app - The app.
  * @param port - The port.
- * @param host - The interface (default all).
+ * @param host - The interface (default loopback: nothing listens beyond it unless configured).
  * @returns The listening server.
  */
-export function listen(app: express.Express, port: number, host?: string): Promise<Server> {
+export function listen(app: express.Express, port: number, host = '127.0.0.1'): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer(HTTP_LIMITS, app);
     let listening = false;
@@ -41,7 +42,7 @@ export function listen(app: express.Express, port: number, host?: string): Promi
       if (!listening) reject(err);
       else logger.warn({ code: err.code }, 'HTTP server error');
     });
-    server.listen(port, host ?? '0.0.0.0', () => {
+    server.listen(port, host, () => {
       listening = true;
       resolve(server);
     });
@@ -52,4 +53,20 @@ export function listen(app: express.Express, port: number, host?: string): Promi
 export async function closeServer(server: Server): Promise<void> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections?.();
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/**
+ * The address a server is bound to, told truthfully, and the URL this process reaches itself at.
+ * @param address - `server.address()`.
+ * @returns The port; `url`, the base URL to reach the server from this machine (loopback when bound to every
+ *   interface); `listening`, the bound address as the start-up line says it.
+ */
+export function boundAddress(address: AddressInfo): { port: number; url: string; listening: string } {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const wildcard = WILDCARDS.has(address.address);
+  const url = `http://${wildcard ? '127.0.0.1' : host}:${address.port}`;
+  const listening = `http://${host}:${address.port}${wildcard ? ' (every interface)' : ''}`;
+  return { port: address.port, url, listening };
 }

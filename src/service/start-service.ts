@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MedplumClient } from '@medplum/core';
 import type express from 'express';
+import { createAdminRouter } from '../admin/admin-router.ts';
 import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
@@ -21,19 +22,19 @@ import { createStateStore, type StateStore } from '../queue/state-store.ts';
 import { createSandbox, type Sandbox } from '../sandbox/index.ts';
 import { createLoadRouter } from '../sandbox/load-router.ts';
 import { errorHandler, notFoundHandler } from '../server/error-handler.ts';
-import { createHealthRouter } from '../server/health-routes.ts';
+import { createHealthRouter, type ReadinessCheck } from '../server/health-routes.ts';
 import { createMetrics, type Metrics } from '../server/metrics.ts';
 import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
 import { createPatientThrottle } from '../worker/patient-throttle.ts';
 import { type Enqueue, stateEventTracker, throttledEnqueue } from './enqueue.ts';
-import { closeServer, createApp, listen } from './http-server.ts';
+import { boundAddress, closeServer, createApp, listen } from './http-server.ts';
 import { mountClinicianViews, sandboxSmartSecurity } from './mount-clinician-views.ts';
 import { queueDepthScraper, readinessChecks } from './readiness.ts';
 import { pollsOnItsOwn, setUpSubscriptions } from './subscriptions.ts';
 import { startWorkers } from './workers.ts';
 
 export interface ServiceOptions {
-  /** Interface to listen on (default all). */
+  /** Interface to listen on (default: HOST, i.e. 127.0.0.1 unless configured). */
   host?: string;
   logger?: Logger;
   queue?: JobQueueOptions;
@@ -48,8 +49,10 @@ export interface ServiceOptions {
 }
 
 export interface RunningService {
-  /** The adapter's own base URL on this machine (http://127.0.0.1:PORT). */
+  /** The adapter's own base URL on this machine (http://127.0.0.1:PORT, or the HOST it is bound to). */
   url: string;
+  /** Where it listens, as the start-up line says it: the bound address (`http://0.0.0.0:8080 (every interface)`). */
+  listening: string;
   port: number;
   config: Config;
   server: Server;
@@ -119,11 +122,14 @@ interface RouteDeps {
   url: string;
   logger: Logger;
   sandbox?: Sandbox;
+  /** What /readyz checks; parts set up later (the Subscriptions) add theirs. */
+  checks: ReadinessCheck[];
 }
 
 /**
  * Mounts intake (first: it reads the raw body), the clinician views (CDS Hooks, the SMART app and the sandbox's SMART
- * endpoints, which must come before the sandbox FHIR router), the sandbox, health and metrics.
+ * endpoints, which must come before the sandbox FHIR router), the admin API (only with ADMIN_TOKEN), the sandbox,
+ * health and metrics.
  */
 async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void> {
   const { metrics } = deps;
@@ -136,17 +142,14 @@ async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void>
     }),
   );
   await mountClinicianViews(app, deps);
+  const admin = deps.config.exposure.admin;
+  if (admin.token)
+    app.use('/admin', createAdminRouter({ token: admin.token, remote: admin.remote, queue: deps.queue }));
   if (deps.sandbox) {
     app.use('/fhir/R4', deps.sandbox.router);
     app.use(createLoadRouter({ load: deps.sandbox.load, baseUrl: deps.sandbox.baseUrl, logger: deps.logger }));
   }
-  app.use(
-    createHealthRouter(
-      metrics,
-      readinessChecks(deps.db, deps.client, deps.queue),
-      queueDepthScraper(deps.queue, metrics),
-    ),
-  );
+  app.use(createHealthRouter(metrics, deps.checks, queueDepthScraper(deps.queue, metrics)));
 }
 
 /** Ends the HTTP error edge: 404 for any other path, then the one error handler. Mount last. */
@@ -163,9 +166,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const { db, queue, state } = await openStorage(config, options);
 
   // Listen first: the sandbox and the Subscriptions need the real port (PORT=0 in tests).
-  const server = await listen(app, config.port, options.host);
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://127.0.0.1:${port}`;
+  const server = await listen(app, config.port, options.host ?? config.exposure.host);
+  const { port, url, listening } = boundAddress(server.address() as AddressInfo);
 
   const sandbox = config.sandbox
     ? createSandbox({
@@ -182,7 +184,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const enqueue = throttledEnqueue(queue, throttle);
   const poller = pollerFor(config, options, client, state, enqueue);
 
+  const checks = readinessChecks(db, client, queue);
   await mountRoutes(app, {
+    checks,
     config,
     state,
     enqueue,
@@ -209,7 +213,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   });
 
   const caps = await capabilities().catch(() => undefined);
-  const watcher = await setUpSubscriptions({
+  const { watcher, readiness } = await setUpSubscriptions({
     config,
     client,
     caps,
@@ -219,6 +223,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     logger: log,
     watchIntervalMs: options.watchIntervalMs ?? 300_000,
   });
+  if (readiness) checks.push(readiness);
   const polling = pollsOnItsOwn(config, Boolean(sandbox), caps);
   if (polling) poller.start();
   log.info({ port, sandbox: Boolean(sandbox), polling, database: db.kind }, 'irecist-adapter started');
@@ -229,12 +234,13 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await watcher?.stop();
       await poller.stop();
       await closeServer(server);
-      await queue.stop({ graceful: true, timeoutMs: 10_000 });
+      // Within the CLI's 9 s shutdown deadline: running jobs get 5 s, then go back to the queue.
+      await queue.stop({ graceful: true, timeoutMs: 5_000 });
       await sandbox?.close();
       await db.close();
       log.info('irecist-adapter stopped');
     })();
     return closing;
   };
-  return { url, port, config, server, db, queue, state, metrics, client, sandbox, poller, close };
+  return { url, listening, port, config, server, db, queue, state, metrics, client, sandbox, poller, close };
 }

@@ -1,7 +1,8 @@
 /**
  * The service's Subscriptions at start-up: the sandbox gets Medplum-style ones pointing at this process; a real
- * server only when SUBSCRIBE is on, and then a watcher keeps them delivering (and asks for a catch-up when one was
- * off). With no subscriptions on the server, the poller is the way in.
+ * server only when SUBSCRIBE is on (off by default: nothing is registered on a hospital's server unasked), and then a
+ * watcher keeps them delivering here (and asks for a catch-up when one was off or pointed elsewhere), and /readyz
+ * says `subscriptions` not ok while one is not delivering here. With no subscriptions, the poller is the way in.
  */
 import type { MedplumClient } from '@medplum/core';
 import { SUBSCRIPTION_TOPIC } from '../codes.ts';
@@ -10,7 +11,12 @@ import type { Capabilities } from '../fhir/capabilities.ts';
 import type { Logger } from '../logging.ts';
 import { getSubscriptionTopic } from '../profiles/load-profiles.ts';
 import { registerSubscriptions } from '../registration/register-subscriptions.ts';
-import { createSubscriptionWatcher, type SubscriptionWatcher } from '../registration/watch-subscriptions.ts';
+import {
+  createSubscriptionWatcher,
+  inspectSubscriptions,
+  type SubscriptionWatcher,
+} from '../registration/watch-subscriptions.ts';
+import type { ReadinessCheck } from '../server/health-routes.ts';
 import type { Enqueue } from './enqueue.ts';
 
 export interface SubscriptionDeps {
@@ -27,17 +33,50 @@ export interface SubscriptionDeps {
   watchIntervalMs: number;
 }
 
+export interface SubscriptionSetUp {
+  watcher?: SubscriptionWatcher;
+  /** The /readyz check of this instance's Subscriptions (real server, SUBSCRIBE on). */
+  readiness?: ReadinessCheck;
+}
+
+/** A readiness probe looks at the server at most this often; in between it answers what it saw last. */
+const INSPECT_EVERY_MS = 30_000;
+
+/**
+ * The `subscriptions` readiness check: every key delivering to this instance. When one is not, the watcher is run
+ * at once (it repairs and asks for a catch-up) and the check says so until a look finds them delivering again.
+ */
+function subscriptionReadiness(
+  client: MedplumClient,
+  caps: Capabilities,
+  options: Parameters<typeof inspectSubscriptions>[2],
+  watcher: SubscriptionWatcher,
+): ReadinessCheck {
+  let last: { at: number; result: Awaited<ReturnType<typeof inspectSubscriptions>> } | undefined;
+  return {
+    name: 'subscriptions',
+    async check() {
+      if (!last || Date.now() - last.at > INSPECT_EVERY_MS || !last.result.ok) {
+        last = { at: Date.now(), result: await inspectSubscriptions(client, caps, options) };
+        if (!last.result.ok) void watcher.runOnce().catch(() => undefined);
+      }
+      const { ok, ...detail } = last.result;
+      return { ok, detail };
+    },
+  };
+}
+
 /**
  * Registers the Subscriptions the service needs and starts the watcher for a real server.
- * @returns The running watcher, if any.
+ * @returns The running watcher and its readiness check, if any.
  */
-export async function setUpSubscriptions(deps: SubscriptionDeps): Promise<SubscriptionWatcher | undefined> {
+export async function setUpSubscriptions(deps: SubscriptionDeps): Promise<SubscriptionSetUp> {
   const { config, client, caps } = deps;
-  if (!caps) return undefined;
+  if (!caps) return {};
   if (deps.sandbox) {
     // The sandbox's profile decides: Medplum-style Subscriptions, HAPI-style ones without payload (HAPI then notifies
     // with an empty POST and the adapter catches up), or none where the imitated server has no Subscription.
-    if (!caps.restHook) return undefined;
+    if (!caps.restHook) return {};
     const hapi = config.detection.sandboxProfile === 'hapi';
     await registerSubscriptions(client, caps, {
       publicUrl: deps.url,
@@ -45,9 +84,9 @@ export async function setUpSubscriptions(deps: SubscriptionDeps): Promise<Subscr
       flavour: hapi ? 'hapi' : 'medplum',
       withoutPayload: hapi,
     });
-    return undefined;
+    return {};
   }
-  if (!config.subscribe) return undefined;
+  if (!config.subscribe) return {};
   const registerOptions = {
     publicUrl: config.publicUrl,
     secret: config.webhook.secret,
@@ -65,7 +104,7 @@ export async function setUpSubscriptions(deps: SubscriptionDeps): Promise<Subscr
     options: { ...registerOptions, onCatchUp: (req) => deps.enqueue([req]) },
   });
   watcher.start();
-  return watcher;
+  return { watcher, readiness: subscriptionReadiness(client, caps, registerOptions, watcher) };
 }
 
 /** Whether the poller runs on its own: an interval is set, or the server has no rest-hook (never for the sandbox). */

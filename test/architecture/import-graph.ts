@@ -23,7 +23,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['api'],
   ['fhir', 'queue', 'server'],
   ['bulk'],
-  ['intake', 'registration', 'polling', 'worker', 'sandbox', 'cds-hooks', 'app', 'backfill'],
+  ['intake', 'registration', 'polling', 'worker', 'sandbox', 'cds-hooks', 'app', 'backfill', 'admin'],
   ['service'],
   ['cli'],
 ];

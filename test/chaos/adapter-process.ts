@@ -85,7 +85,7 @@ export interface AdapterProcess {
 
 /** Environment variables of the adapter that must not leak from the test's own environment into the child. */
 const ADAPTER_VARS =
-  /^(FHIR_|DATABASE_URL$|DATA_DIR$|PORT$|PUBLIC_URL$|WEBHOOK_SECRET$|SUBSCRIBE$|POLL_INTERVAL_SECONDS$|QUEUE_CONCURRENCY(_MIN|_MAX)?$|ASSESS_THROTTLE_MS$)/;
+  /^(FHIR_|ADMIN_|DATABASE_URL$|DATA_DIR$|HOST$|PORT$|PUBLIC_URL$|WEBHOOK_SECRET$|SUBSCRIBE$|POLL_INTERVAL_SECONDS$|QUEUE_CONCURRENCY(_MIN|_MAX)?$|ASSESS_THROTTLE_MS$|NOTIFICATION_MAX_PATIENTS$|SANDBOX_SUBSCRIPTION_ENDPOINTS$|SANDBOX_PROFILE$|CHANGE_DETECTION$|BULK_GROUP_ID$)/;
 
 export async function adapterProcess(options: AdapterProcessOptions): Promise<AdapterProcess> {
   const port = await freePort();
@@ -143,7 +143,10 @@ export async function adapterProcess(options: AdapterProcessOptions): Promise<Ad
         const seen = LISTENING.exec(stderr);
         if (!seen) return;
         clearTimeout(timer);
-        if (seen[1] !== url) reject(new Error(`${label} listens on ${seen[1]}, expected ${url}`));
+        // Bound to 127.0.0.1 (the default) or every interface (HOST=0.0.0.0): reachable at `url` either way.
+        if (new URL(seen[1] as string).port !== String(port)) {
+          reject(new Error(`${label} listens on ${seen[1]}, expected port ${port}`));
+        }
         running = true;
         resolve();
       });

@@ -55,18 +55,6 @@ describe("input that is not one patient's Bundle: exit 2", () => {
       'error: Input is not a usable FHIR Bundle (at type)',
     ],
     [
-      'a missing file',
-      () => ['assess', join(tmp, 'no-such-file.json')],
-      'Input file cannot be read',
-      'error: Input file cannot be read',
-    ],
-    [
-      'no file argument',
-      () => ['assess'],
-      'Usage: irecist-adapter assess FILE (a FHIR Bundle of one patient)',
-      'error: Usage: irecist-adapter assess FILE (a FHIR Bundle of one patient)',
-    ],
-    [
       'a Bundle with two Patients',
       () => ['assess', join(FIXTURES, 'two-patients.bundle.json')],
       'The Bundle holds more than one Patient; give one patient per Bundle',
@@ -100,6 +88,29 @@ describe("input that is not one patient's Bundle: exit 2", () => {
     expect(run.stderr).toBe(`${line}\n`);
     expect(run.stdout).not.toMatch(STACK);
     expect(run.stderr).not.toMatch(STACK);
+  });
+});
+
+describe('a command line that cannot run: exit 2, what is wrong on stdout (OperationOutcome) and stderr', () => {
+  it.each<[string, () => string[], string]>([
+    [
+      'a missing file',
+      () => ['assess', join(tmp, 'no-such-file.json')],
+      `input file ${tmp}/no-such-file.json does not exist`,
+    ],
+    ['a folder instead of a file', () => ['assess', tmp], `input file ${tmp} is a folder, not a file`],
+    ['no file argument', () => ['assess'], 'missing FILE'],
+    ['an unknown option', () => ['assess', '--bogus', 'x.json'], 'unknown option --bogus'],
+  ])('%s', async (_name, args, text) => {
+    const run = await runCli(args());
+    expect(run.status).toBe(2);
+    expect((JSON.parse(run.stdout) as OperationOutcome).issue?.[0]?.details?.text).toBe(text);
+    expect(run.stderr.split('\n')).toEqual([
+      `error: ${text}`,
+      'Usage: irecist-adapter assess FILE',
+      "Run 'irecist-adapter assess --help' for more.",
+      '',
+    ]);
   });
 });
 

@@ -74,9 +74,10 @@ describe('irecist-adapter backfill', () => {
     expect(run.stderr).not.toContain('Jane Doe');
   });
 
-  it('without --input/--output prints its usage and exits 2', async () => {
+  it('without --input/--output says which is missing, prints its usage and exits 2', async () => {
     const run = await runCli(['backfill']);
     expect(run.status).toBe(2);
+    expect(run.stderr).toContain('error: option --input DIR is required');
     expect(run.stderr).toContain('Usage: irecist-adapter backfill --input DIR --output DIR');
   });
 });
@@ -125,14 +126,11 @@ describe('irecist-adapter subscribe', () => {
 });
 
 describe('irecist-adapter replay', () => {
-  it('lists and re-queues dead letters in the configured database (none here)', async () => {
+  it('a DATA_DIR with no database: nothing to read (exit 1), and a bad --kind is a usage error (exit 2)', async () => {
     const env = { DATA_DIR: mkdtempSync(join(tmpdir(), 'replay-')) };
     const list = await runCli(['replay', '--list'], { env, timeoutMs: 60_000 });
-    expect(list.status).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([]);
-    const replay = await runCli(['replay'], { env, timeoutMs: 60_000 });
-    expect(replay.status).toBe(0);
-    expect(replay.stderr).toContain('0 dead-lettered job(s) re-queued.');
+    expect(list.status).toBe(1);
+    expect(list.stderr).toContain('Nothing to read');
     const bad = await runCli(['replay', '--kind', 'nope'], { env });
     expect(bad.status).toBe(2);
   });

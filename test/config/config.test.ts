@@ -38,7 +38,7 @@ describe('loadConfig', () => {
       fhir: { baseUrl: undefined, timeoutMs: 30_000, auth: { mode: 'none' } },
       database: { url: undefined, dataDir: './.data' },
       webhook: { generated: true },
-      subscribe: true,
+      subscribe: false,
       pollIntervalSeconds: 300,
       queueConcurrency: 4,
       detection: { sandboxProfile: 'medplum', intervalSeconds: 5 },
