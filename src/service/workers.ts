@@ -13,7 +13,7 @@ import type { Metrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
 import { waitForRetryAfter } from '../worker/honour-retry-after.ts';
 import type { PatientThrottle } from '../worker/patient-throttle.ts';
-import { resolvePatientOf } from '../worker/resolve-resource.ts';
+import { resolvePatientsOf } from '../worker/resolve-resource.ts';
 import type { Enqueue } from './enqueue.ts';
 
 export interface WorkerDeps {
@@ -73,9 +73,10 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
     'resolve-resource',
     (p, ctx) =>
       counted(metrics, 'resolve-resource', ctx, async () => {
-        const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
-        if (patientId) await deps.enqueue([{ kind: 'assess-patient', patientId }]);
-        else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
+        const patients = await resolvePatientsOf(client, p.resourceType, p.id, p.deleted, p.earlierSubjects);
+        if (patients.length) await deps.enqueue(patients.map((patientId) => ({ kind: 'assess-patient', patientId })));
+        else if (!p.earlierSubjects)
+          log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
       }),
     { isFinal: isFinalRefusal },
   );
