@@ -138,6 +138,7 @@ async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void>
       secret: deps.config.webhook.secret,
       tracker: stateEventTracker(deps.state),
       enqueue: deps.enqueue,
+      maxPatients: deps.config.notificationMaxPatients,
       onOutcome: (shape, result) => metrics.notifications.inc({ shape, outcome: result }),
     }),
   );

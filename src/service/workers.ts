@@ -75,7 +75,11 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
       counted(metrics, 'resolve-resource', ctx, async () => {
         const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
         if (patientId) await deps.enqueue([{ kind: 'assess-patient', patientId }]);
-        else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
+        else {
+          // Gone from the server with no history, or about no patient: dropped and counted, never a dead letter.
+          metrics.jobs.inc({ kind: 'resolve-resource', outcome: 'dropped' });
+          log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource; dropped');
+        }
       }),
     { isFinal: isFinalRefusal },
   );
