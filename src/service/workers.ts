@@ -7,7 +7,7 @@ import type { MedplumClient } from '@medplum/core';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isFinalRefusal, isOverloadAnswer, isRetryable } from '../fhir/http-error.ts';
 import type { Logger } from '../logging.ts';
-import type { Poller } from '../polling/poller.ts';
+import type { DetectionTask } from '../polling/change-detection.ts';
 import type { JobContext, JobQueue } from '../queue/job-queue.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
@@ -23,7 +23,7 @@ export interface WorkerDeps {
   logger: Logger;
   throttle: PatientThrottle;
   enqueue: Enqueue;
-  poller: Poller;
+  poller: DetectionTask;
   /** assess-patient jobs at once in this process, to start with, and the range it adapts within. */
   concurrency: number;
   concurrencyRange: { min: number; max: number };
