@@ -34,6 +34,7 @@ export const INTEGRATION = [
   'test/registration/**/*.test.ts',
   'test/sandbox/!(definitions).test.ts',
   'test/bulk/bulk-client.test.ts',
+  'test/worker/write-*.test.ts',
 ];
 const ALL = ['test/**/*.test.ts'];
 const NOT_IN_SUITE = ['test/log-scan/**'];
