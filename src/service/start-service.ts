@@ -13,6 +13,8 @@ import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
 import { countingFetch } from '../fhir/counting-fetch.ts';
+import { planWrites } from '../fhir/write-plan.ts';
+import { ledgerIn } from '../fhir/written-resources.ts';
 import { createNotificationsRouter } from '../intake/notifications-router.ts';
 import { type Logger, logger as rootLogger } from '../logging.ts';
 import type { ChangeDetection, DetectionTask } from '../polling/change-detection.ts';
@@ -30,7 +32,7 @@ import { rememberingEnqueue, setUpChangeDetection } from './change-detection-set
 import { type Enqueue, stateEventTracker, throttledEnqueue } from './enqueue.ts';
 import { boundAddress, closeServer, createApp, listen } from './http-server.ts';
 import { mountClinicianViews, sandboxSmartSecurity } from './mount-clinician-views.ts';
-import { queueDepthScraper, readinessChecks } from './readiness.ts';
+import { queueDepthScraper, readinessChecks, writePlanCheck } from './readiness.ts';
 import { setUpSubscriptions } from './subscriptions.ts';
 import { startWorkers } from './workers.ts';
 
@@ -119,6 +121,7 @@ async function mountRoutes(app: express.Express, deps: RouteDeps): Promise<void>
       secret: deps.config.webhook.secret,
       tracker: stateEventTracker(deps.state),
       enqueue: deps.enqueue,
+      maxPatients: deps.config.notificationMaxPatients,
       onOutcome: (shape, result) => metrics.notifications.inc({ shape, outcome: result }),
     }),
   );
@@ -201,11 +204,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throttle,
     enqueue,
     poller,
+    ledger: ledgerIn(state),
     concurrency: config.queueConcurrency,
     concurrencyRange: config.queueConcurrencyRange,
   });
 
   const caps = await capabilities().catch(() => undefined);
+  checks.push(writePlanCheck(capabilities));
+  if (caps) log.info({ plan: planWrites(caps).lines }, 'write plan');
   const { watcher, readiness } = await setUpSubscriptions({
     config,
     client,

@@ -6,6 +6,7 @@
 import type { MedplumClient } from '@medplum/core';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isFinalRefusal, isOverloadAnswer, isRetryable } from '../fhir/http-error.ts';
+import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import type { DetectionTask } from '../polling/change-detection.ts';
 import type { JobContext, JobQueue } from '../queue/job-queue.ts';
@@ -24,6 +25,8 @@ export interface WorkerDeps {
   throttle: PatientThrottle;
   enqueue: Enqueue;
   poller: DetectionTask;
+  /** What the adapter wrote per patient (a resource deleted by someone else is not written again). */
+  ledger?: WriteLedger;
   /** assess-patient jobs at once in this process, to start with, and the range it adapts within. */
   concurrency: number;
   concurrencyRange: { min: number; max: number };
@@ -49,7 +52,7 @@ function counted(metrics: Metrics, kind: string, context: JobContext, work: () =
  */
 export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<void> {
   const { client, metrics, logger: log } = deps;
-  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log };
+  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log, ledger: deps.ledger };
   await queue.work(
     'assess-patient',
     (p, ctx) => {
@@ -75,8 +78,11 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
       counted(metrics, 'resolve-resource', ctx, async () => {
         const patients = await resolvePatientsOf(client, p.resourceType, p.id, p.deleted, p.earlierSubjects);
         if (patients.length) await deps.enqueue(patients.map((patientId) => ({ kind: 'assess-patient', patientId })));
-        else if (!p.earlierSubjects)
-          log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
+        else if (!p.earlierSubjects) {
+          // Gone from the server with no history, or about no patient: dropped and counted, never a dead letter.
+          metrics.jobs.inc({ kind: 'resolve-resource', outcome: 'dropped' });
+          log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource; dropped');
+        }
       }),
     { isFinal: isFinalRefusal },
   );
