@@ -57,12 +57,11 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
     'assess-patient',
     (p, ctx) => {
       deps.throttle.started(p.patientId);
-      return counted(
-        metrics,
-        'assess-patient',
-        ctx,
-        async () => void (await assessPatientJob(assessDeps, p.patientId)),
-      );
+      return counted(metrics, 'assess-patient', ctx, async () => {
+        const outcome = await assessPatientJob(assessDeps, p.patientId);
+        // A record merged into another: the survivor is assessed with all the data (#11 item 3).
+        if (outcome?.mergedInto) await deps.enqueue([{ kind: 'assess-patient', patientId: outcome.mergedInto }]);
+      });
     },
     {
       concurrency: deps.concurrency,
