@@ -11,6 +11,7 @@ import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { Metrics } from '../server/metrics.ts';
+import { retireMergedFlags, survivorOf } from './merged-patient.ts';
 
 export interface AssessDeps {
   client: MedplumClient;
@@ -29,6 +30,8 @@ export interface AssessOutcome {
   notWritten: number;
   timepoints: number;
   status?: string;
+  /** The record this one was merged into (it was not assessed; the survivor is to be). */
+  mergedInto?: string;
 }
 
 export async function assessPatientJob(deps: AssessDeps, patientId: string): Promise<AssessOutcome | undefined> {
@@ -42,6 +45,15 @@ export async function assessPatientJob(deps: AssessDeps, patientId: string): Pro
       return undefined;
     }
     throw err;
+  }
+  const survivor = survivorOf(resources[0]);
+  if (survivor) {
+    const retired = await retireMergedFlags(deps.client, resources, caps);
+    deps.logger.info(
+      { patientId, survivor, flagsSetInactive: retired },
+      'merged patient: not assessed; survivor queued',
+    );
+    return { written: 0, unchanged: 0, retracted: 0, notWritten: 0, timepoints: 0, mergedInto: survivor };
   }
   const stop = deps.metrics.assessmentSeconds.startTimer();
   const result = assessResources(resources);
