@@ -22,6 +22,8 @@ export class MappingContext {
   readonly unused = new Map<string, number>();
   private readonly used: string[] = [];
   private readonly aliases: Map<string, string> | undefined;
+  /** reference text -> resolved "Type/id": a patient's inputs name the same few resources over and over. */
+  private readonly resolved = new Map<string, string | undefined>();
 
   constructor(aliases: Map<string, string> | undefined) {
     this.aliases = aliases;
@@ -29,8 +31,13 @@ export class MappingContext {
 
   /** A reference as "Type/id", through the Bundle's fullUrl aliases (urn:uuid:…) where needed. */
   resolve(ref: unknown): string | undefined {
+    const text = isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
+    if (!text) return undefined;
+    if (this.resolved.has(text)) return this.resolved.get(text);
     const n = normaliseReference(ref as never);
-    return (n && this.aliases?.get(n)) ?? n;
+    const result = (n && this.aliases?.get(n)) ?? n;
+    this.resolved.set(text, result);
+    return result;
   }
 
   /** Records an input as used, and as a source of the scan of `date` when it has one. */
