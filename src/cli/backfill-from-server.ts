@@ -16,9 +16,11 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient } from '../fhir/client-factory.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
+import { ledgerIn } from '../fhir/written-resources.ts';
 import { logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import { openDatabase } from '../queue/database.ts';
+import { createStateStore } from '../queue/state-store.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
 import type { CliIo } from './command-line.ts';
@@ -86,7 +88,9 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
         return 'done';
       };
     } else {
-      const deps = { client, capabilities, metrics: createMetrics(), logger };
+      // The service's own ledger (same database): what a clinician deleted is not written again by a backfill either.
+      const ledger = ledgerIn(createStateStore(db));
+      const deps = { client, capabilities, metrics: createMetrics(), logger, ledger };
       assess = async (patientId, context) =>
         (await assessPatientJob(deps, patientId, context)) === undefined ? 'gone' : 'done';
     }

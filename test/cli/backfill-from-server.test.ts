@@ -139,7 +139,7 @@ function stopAfterReports(run: Run, n: number, signal: NodeJS.Signals): () => vo
   });
 }
 
-describe('backfill --from-server', () => {
+describe('backfill --from-server', { timeout: 240_000 }, () => {
   it('assesses every patient of the export and writes what the worker writes, each result once', async () => {
     await freshSandbox();
     const dir = dataDir();
