@@ -37,8 +37,11 @@ export function isPatientNotFound(err: unknown): err is PatientNotFoundError {
 /** Upper bound on pages followed per search, against servers whose `next` links never end. */
 export const MAX_PAGES_PER_SEARCH = 100;
 
-/** Searches whose failure with a 4xx is tolerated (resource type often unsupported); the rest are required. */
-const OPTIONAL_SEARCHES = new Set(['BodyStructure']);
+/**
+ * Searches whose failure with a 4xx is tolerated (resource type often unsupported: Oracle Health lists neither
+ * BodyStructure nor Flag); the rest are required.
+ */
+const OPTIONAL_SEARCHES = new Set(['BodyStructure', 'Flag']);
 
 /**
  * The relative request URLs of a patient's context read, in batch order (the Patient read first).

@@ -6,8 +6,9 @@
 import type { MedplumClient } from '@medplum/core';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isFinalRefusal, isOverloadAnswer, isRetryable } from '../fhir/http-error.ts';
+import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
-import type { Poller } from '../polling/poller.ts';
+import type { DetectionTask } from '../polling/change-detection.ts';
 import type { JobContext, JobQueue } from '../queue/job-queue.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
@@ -23,7 +24,9 @@ export interface WorkerDeps {
   logger: Logger;
   throttle: PatientThrottle;
   enqueue: Enqueue;
-  poller: Poller;
+  poller: DetectionTask;
+  /** What the adapter wrote per patient (a resource deleted by someone else is not written again). */
+  ledger?: WriteLedger;
   /** assess-patient jobs at once in this process, to start with, and the range it adapts within. */
   concurrency: number;
   concurrencyRange: { min: number; max: number };
@@ -49,7 +52,7 @@ function counted(metrics: Metrics, kind: string, context: JobContext, work: () =
  */
 export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<void> {
   const { client, metrics, logger: log } = deps;
-  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log };
+  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log, ledger: deps.ledger };
   await queue.work(
     'assess-patient',
     (p, ctx) => {
@@ -75,7 +78,11 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
       counted(metrics, 'resolve-resource', ctx, async () => {
         const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
         if (patientId) await deps.enqueue([{ kind: 'assess-patient', patientId }]);
-        else log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource');
+        else {
+          // Gone from the server with no history, or about no patient: dropped and counted, never a dead letter.
+          metrics.jobs.inc({ kind: 'resolve-resource', outcome: 'dropped' });
+          log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource; dropped');
+        }
       }),
     { isFinal: isFinalRefusal },
   );

@@ -1,11 +1,13 @@
 /**
- * The worker's main job: one batch read of the patient's context, the pure pipeline, one transaction write
- * (architecture.md, "The flow"). Two FHIR round trips per assessment where the server has batch and transaction.
+ * The worker's main job: one read of the patient's context, the pure pipeline, then the write by the server's write
+ * plan (architecture.md, "The flow"; src/fhir/write-patient-results.ts): what the adapter wrote before is read back,
+ * changed only where it is still as the adapter left it, and outputs of timepoints that no longer exist retracted.
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
-import { writeResults } from '../fhir/write-results.ts';
+import { writePatientResults } from '../fhir/write-patient-results.ts';
+import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { Metrics } from '../server/metrics.ts';
@@ -15,11 +17,16 @@ export interface AssessDeps {
   capabilities: () => Promise<Capabilities>;
   metrics: Metrics;
   logger: Logger;
+  /** What the adapter wrote per patient (resources deleted by others are not written again); none = not known. */
+  ledger?: WriteLedger;
 }
 
 export interface AssessOutcome {
   written: number;
   unchanged: number;
+  retracted: number;
+  /** Outputs not written (the server cannot take them, or someone else changed or deleted them). */
+  notWritten: number;
   timepoints: number;
   status?: string;
 }
@@ -40,14 +47,20 @@ export async function assessPatientJob(deps: AssessDeps, patientId: string): Pro
   const result = assessResources(resources);
   stop();
   const entries = result.transaction.entry?.length ?? 0;
-  if (entries === 0) {
-    deps.logger.info({ patientId, resources: resources.length }, 'no post-baseline timepoint; nothing written');
-    return { written: 0, unchanged: 0, timepoints: 0 };
-  }
+  const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
+  // Written even with nothing rendered: outputs of timepoints that no longer exist are retracted.
   const stopWrite = deps.metrics.writeSeconds.startTimer();
-  const written = await writeResults(deps.client, result.transaction, caps);
+  const written = await writePatientResults(deps.client, id, result.transaction, caps, deps.ledger);
   stopWrite();
-  const outcome = { ...written, timepoints: result.assessment.timepoints.length, status: result.assessment.status };
+  for (const s of written.skipped) deps.metrics.outputsNotWritten.inc({ type: s.type, reason: s.reason });
+  const outcome: AssessOutcome = {
+    written: written.written,
+    unchanged: written.unchanged,
+    retracted: written.retracted,
+    notWritten: written.skipped.length,
+    timepoints: result.assessment.timepoints.length,
+    status: result.assessment.status,
+  };
   deps.logger.info({ patientId, resources: resources.length, entries, ...outcome }, 'patient assessed');
   return outcome;
 }

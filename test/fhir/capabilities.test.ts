@@ -6,7 +6,7 @@ import { type Loopback, startLoopback } from './loopback.ts';
 
 describe('parseCapabilities', () => {
   it('reads a Medplum-like CapabilityStatement', () => {
-    expect(parseCapabilities(medplumLike)).toEqual({
+    expect(parseCapabilities(medplumLike)).toMatchObject({
       batch: true,
       transaction: true,
       restHook: true,
@@ -18,7 +18,7 @@ describe('parseCapabilities', () => {
   });
 
   it('reads a HAPI-like CapabilityStatement (transaction declared, batch implied)', () => {
-    expect(parseCapabilities(hapiLike)).toEqual({
+    expect(parseCapabilities(hapiLike)).toMatchObject({
       batch: true,
       transaction: true,
       restHook: true,
@@ -30,7 +30,7 @@ describe('parseCapabilities', () => {
   });
 
   it('recognises the Subscriptions Backport IG and missing batch/transaction', () => {
-    expect(parseCapabilities(backportNoBatch)).toEqual({
+    expect(parseCapabilities(backportNoBatch)).toMatchObject({
       batch: false,
       transaction: false,
       restHook: true,
@@ -50,7 +50,15 @@ describe('parseCapabilities', () => {
       software: undefined,
       conditionalUpdate: false,
       conditionalCreate: false,
+      types: {},
     });
+  });
+
+  it('keeps what the statement lists per resource type', () => {
+    const caps = parseCapabilities(hapiLike);
+    expect(caps.types.Flag).toMatchObject({ conditionalCreate: true, conditionalUpdate: true });
+    expect(caps.types.Flag?.interactions).toContain('create');
+    expect(caps.types.Flag?.versioning).toBe('versioned-update');
   });
 
   it('needs conditional update on every type the adapter updates', () => {
