@@ -46,6 +46,8 @@ export interface MappedPatient {
   usedSources: string[];
   /** Flags the adapter wrote earlier (identifier under IDENTIFIER_SYSTEM), as found in the input. */
   existingFlags: Flag[];
+  /** Lesion key -> "BodyStructure/id" of the patient's BodyStructures found in the input (a disease status' focus). */
+  bodyStructures: Map<string, string>;
 }
 
 /** Which patient the Bundle is about: its one Patient, or the one every subject points at. */
@@ -218,5 +220,6 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
     sourcesByDate: ctx.sourcesByDate,
     usedSources: ctx.usedSources(),
     existingFlags,
+    bodyStructures: new Map([...ctx.bodyKeys].map(([ref, key]) => [key, ref])),
   };
 }

@@ -11,7 +11,13 @@ import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { parseCapabilities } from '../../src/fhir/capabilities.ts';
 import { planWrites } from '../../src/fhir/write-plan.ts';
 import { assessResources } from '../../src/pipeline/assess-resources.ts';
-import { loadSample, startWriteBench, type WriteBench, writtenByType } from './write-harness.ts';
+import {
+  expectAgreesWithAssess,
+  loadSample,
+  startWriteBench,
+  type WriteBench,
+  writtenByType,
+} from './write-harness.ts';
 
 const CASE = 'confirmed-progression';
 let bench: WriteBench | undefined;
@@ -54,6 +60,8 @@ describe.each(['medplum', 'hapi', 'epic', 'oracle'] as SandboxProfileName[])(
       const first = await bench.assess(CASE);
       expect(first?.written).toBeGreaterThan(0);
       expect(writtenByType(bench, CASE)).toEqual(expected);
+
+      expectAgreesWithAssess(bench, CASE, { flags: profile === 'medplum' || profile === 'hapi' });
 
       const second = await bench.assess(CASE);
       expect(second).toMatchObject({ written: 0, retracted: 0 });
