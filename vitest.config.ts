@@ -10,14 +10,20 @@ import { defineConfig } from 'vitest/config';
  */
 export const DRILLS = ['test/chaos/**/*.test.ts', 'test/e2e/reliability-*.test.ts'];
 export const INTEGRATION = [
+  'test/attack/compressed-bodies.test.ts',
   'test/attack/fuzz-assess.test.ts',
   'test/attack/fuzz-intake.test.ts',
   'test/attack/hostile-clients.test.ts',
+  'test/attack/oversized-notification.test.ts',
+  'test/attack/real-server-quirks.test.ts',
+  'test/attack/sandbox-exposure.test.ts',
   'test/attack/secrets.test.ts',
   'test/app/**/*.test.ts',
   'test/cds-hooks/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/e2e/service.test.ts',
+  'test/e2e/change-detection.test.ts',
+  'test/e2e/moved-merged.test.ts',
   'test/fhir/**/*.test.ts',
   'test/intake/notifications-router.test.ts',
   'test/intake/property.test.ts',
@@ -29,6 +35,7 @@ export const INTEGRATION = [
   'test/registration/**/*.test.ts',
   'test/sandbox/!(definitions).test.ts',
   'test/bulk/bulk-client.test.ts',
+  'test/worker/write-*.test.ts',
 ];
 const ALL = ['test/**/*.test.ts'];
 const NOT_IN_SUITE = ['test/log-scan/**'];

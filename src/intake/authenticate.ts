@@ -1,7 +1,9 @@
 /**
  * Notification authentication (contract section 4): `Authorization: Bearer <secret>` (HAPI and Backport servers put it
  * in Subscription.channel.header) or `X-Signature` = hex HMAC-SHA256 of the raw body keyed with the secret (Medplum's
- * subscription-secret extension, https://www.medplum.com/docs/subscriptions/subscription-extensions).
+ * subscription-secret extension, https://www.medplum.com/docs/subscriptions/subscription-extensions), or the same
+ * HMAC as `X-Hub-Signature: sha256=<hex>` (WebSub style, as athenahealth signs its events,
+ * https://www.w3.org/TR/websub/#signing-content).
  *
  * Both checks compare SHA-256 digests of the presented and expected values with crypto.timingSafeEqual, so the
  * buffers always have the same length and neither the content nor the length of the secret leaks through timing.
@@ -27,15 +29,25 @@ function bearerMatches(headers: HeaderBag, secret: string): boolean {
   return bearer !== undefined && safeEqual(bearer, secret);
 }
 
+/** The presented HMAC in hex: X-Signature as is, or X-Hub-Signature's `sha256=` value (other algorithms: none). */
+function presentedSignature(headers: HeaderBag): string | undefined {
+  const plain = single(headers['x-signature']);
+  if (plain !== undefined) return plain.trim().toLowerCase();
+  const hub = single(headers['x-hub-signature'])?.trim();
+  if (hub === undefined) return undefined;
+  const match = /^sha256=([0-9a-f]+)$/i.exec(hub);
+  return match?.[1]?.toLowerCase() ?? '';
+}
+
 /**
- * Which credential authenticates the request: `signature` when X-Signature is the hex HMAC-SHA256 of `rawBody`
- * (lowercase or uppercase hex; it binds the body, so it wins when both are valid), else `bearer` when the bearer
- * token equals the secret. Throws a 401 OutcomeError otherwise, including when the secret is empty.
- * Headers are Node's lowercased header object.
+ * Which credential authenticates the request: `signature` when X-Signature (or X-Hub-Signature `sha256=`) is the hex
+ * HMAC-SHA256 of `rawBody` (lowercase or uppercase hex; it binds the body, so it wins when both are valid), else
+ * `bearer` when the bearer token equals the secret. Throws a 401 OutcomeError otherwise, including when the secret
+ * is empty. Headers are Node's lowercased header object.
  */
 export function authenticateRequest(headers: HeaderBag, rawBody: Buffer, secret: string): AuthMethod {
   if (!secret) throw unauthorized(UNAUTHENTICATED_TEXT);
-  const signature = single(headers['x-signature'])?.trim().toLowerCase();
+  const signature = presentedSignature(headers);
   if (signature !== undefined) {
     const expected = createHmac('sha256', secret).update(rawBody).digest('hex');
     if (safeEqual(signature, expected)) return 'signature';
@@ -57,5 +69,5 @@ export function authenticate(headers: HeaderBag, rawBody: Buffer, secret: string
  */
 export function mayAuthenticate(headers: HeaderBag, secret: string): boolean {
   if (!secret) return false;
-  return single(headers['x-signature']) !== undefined || bearerMatches(headers, secret);
+  return presentedSignature(headers) !== undefined || bearerMatches(headers, secret);
 }

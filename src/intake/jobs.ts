@@ -16,6 +16,8 @@ export interface ResolveResourceJob {
   resourceType: string;
   id: string;
   deleted: boolean;
+  /** Only the patients the resource was about before (it was updated, perhaps moved): issue #11 item 3. */
+  earlierSubjects?: true;
 }
 
 export type CatchUpReason =
@@ -23,6 +25,7 @@ export type CatchUpReason =
   | 'event-gap'
   | 'heartbeat-gap'
   | 'counter-reset'
+  | 'oversized'
   | 'poll'
   | 'handshake';
 
@@ -38,8 +41,9 @@ export type JobIntent = AssessPatientJob | ResolveResourceJob | CatchUpJob;
 
 /** Which catch-up reason wins when one notification gives several for the same subscription. */
 const REASON_RANK: Record<CatchUpReason, number> = {
-  'counter-reset': 6,
-  'event-gap': 5,
+  'counter-reset': 7,
+  'event-gap': 6,
+  oversized: 5,
   'heartbeat-gap': 4,
   handshake: 3,
   'empty-notification': 2,

@@ -20,6 +20,8 @@ export interface NotificationRequest {
   rawBody: Buffer;
   /** The Content-Type header, if any. */
   contentType?: string | undefined;
+  /** The peer's address: the sender, for fair ordering, when the notification does not name its Subscription. */
+  peer?: string | undefined;
 }
 
 export type NotificationShape =
@@ -58,11 +60,14 @@ export const REPLY_TEXT = {
   handshake: 'Handshake accepted',
   heartbeat: 'Heartbeat accepted',
   status: 'Subscription status accepted',
+  oversized:
+    'Notification accepted; it names more patients than NOTIFICATION_MAX_PATIENTS, a catch-up is queued instead',
 } as const;
 
 export const ERROR_TEXT = {
   invalid: 'Invalid notification',
-  mediaType: 'Unsupported media type: send application/fhir+json, application/json or an empty body',
+  mediaType:
+    'Unsupported media type: send application/fhir+json (or application/json+fhir, application/json) or an empty body',
   charset: 'Unsupported charset: send UTF-8',
   method: 'Method not allowed',
   urlType: 'Unknown resource type in the URL',

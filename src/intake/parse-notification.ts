@@ -29,6 +29,8 @@ import { parseReference, type ResourceKey } from '../fhir-model/references.ts';
 import { isKnownResourceType } from '../fhir-model/resource-types.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker } from './event-number-tracker.ts';
+import type { JobIntent } from './jobs.ts';
+import { boundNotification, DEFAULT_MAX_PATIENTS, tooManyEntries } from './notification-bound.ts';
 import { entryJobs, jobsForReference, jobsForResource } from './notification-jobs.ts';
 import { ERROR_TEXT, type NotificationRequest, type ParsedNotification, simple } from './notification-model.ts';
 import {
@@ -50,55 +52,80 @@ export { ERROR_TEXT, REPLY_TEXT } from './notification-model.ts';
 const MAX_REPORTED_ISSUES = 20;
 
 /**
- * Classifies one notification request and returns the jobs it implies and the reply to send.
+ * Classifies one notification request and returns the jobs it implies and the reply to send; past `maxPatients`
+ * (default 100) named resources or assessments, one catch-up instead (notification-bound.ts).
  * Throws OutcomeError: 400 (malformed JSON, unknown shape, bad ids), 415 (media type), 503 (tracker).
  * Authentication is not done here: call {@link authenticate} first, over the same raw bytes.
  */
 export async function parseNotification(
   req: NotificationRequest,
   tracker: EventNumberTracker,
+  options: { maxPatients?: number } = {},
 ): Promise<ParsedNotification> {
+  const maxPatients = options.maxPatients ?? DEFAULT_MAX_PATIENTS;
+  const parsed = await parseUnbounded(req, tracker, maxPatients);
+  return boundNotification(parsed.notification, maxPatients, parsed.truncated);
+}
+
+/** Every shape; a Bundle past the bound is read only as far as its first entry (`truncated`). */
+async function parseUnbounded(
+  req: NotificationRequest,
+  tracker: EventNumberTracker,
+  maxPatients: number,
+): Promise<{ notification: ParsedNotification; truncated: boolean }> {
+  const whole = (notification: ParsedNotification) => ({ notification, truncated: false });
   const method = req.method.toUpperCase();
   const hasBody = req.rawBody.some((b) => b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d);
   const bodyKind = hasBody ? classifyContentType(req.contentType) : 'none';
 
   if (method === 'DELETE') {
     const key = keyFromPath(req.params);
-    return simple('hapi-delete', jobsForReference(key, true));
+    return whole(simple('hapi-delete', jobsForReference(key, true)));
   }
 
   if (method === 'PUT') {
     const key = keyFromPath(req.params);
-    if (bodyKind !== 'json') return simple('hapi-put', jobsForReference(key, false));
+    if (bodyKind !== 'json') return whole(simple('hapi-put', jobsForReference(key, false)));
     const body = parseJsonSafely(decodeUtf8(req.rawBody));
-    if (isEmptyObject(body)) return simple('hapi-put', jobsForReference(key, false));
+    if (isEmptyObject(body)) return whole(simple('hapi-put', jobsForReference(key, false)));
     const resource = parseWith(ResourceSchema, body);
     if (resource.resourceType !== key.resourceType) throw badRequest(ERROR_TEXT.typeMismatch, ['resourceType']);
     if (resource.id !== undefined && resource.id !== key.id) throw badRequest(ERROR_TEXT.idMismatch, ['id']);
-    return simple('hapi-put', jobsForResource(resource, key, false));
+    return whole(simple('hapi-put', jobsForResource(resource, key, false)));
   }
 
   if (method !== 'POST') throw new OutcomeError(outcome('not-supported', ERROR_TEXT.method), 405);
 
-  if (bodyKind !== 'json') return simple('hapi-empty', [{ kind: 'catch-up', reason: 'empty-notification' }]);
+  if (bodyKind !== 'json') return whole(simple('hapi-empty', [{ kind: 'catch-up', reason: 'empty-notification' }]));
 
   const body = parseJsonSafely(decodeUtf8(req.rawBody));
   const interaction = headerValue(req.headers, 'x-medplum-interaction')?.toLowerCase();
   const deletedHeader = headerValue(req.headers, 'x-medplum-deleted-resource');
-  if (interaction === 'delete' || deletedHeader !== undefined) return medplumDelete(body, deletedHeader);
+  if (interaction === 'delete' || deletedHeader !== undefined) return whole(medplumDelete(body, deletedHeader));
 
   if (isObject(body) && body.resourceType === 'Bundle') {
-    const bundle = parseWith(BundleSchema, body);
-    if (isTopicNotificationBundle(bundle)) return topicNotification(bundle, tracker);
-    return simple('transaction', entryJobs((bundle as TransactionBundle).entry ?? [], 0).jobs);
+    // Past the bound, only the first entry (a topic notification's status) is read: the rest becomes a catch-up.
+    const entries = Array.isArray(body.entry) ? (body.entry as unknown[]) : [];
+    const truncated = tooManyEntries(entries, maxPatients);
+    const bundle = parseWith(BundleSchema, truncated ? { ...body, entry: entries.slice(0, 1) } : body);
+    const notification = isTopicNotificationBundle(bundle)
+      ? await topicNotification(bundle, tracker)
+      : simple('transaction', entryJobs((bundle as TransactionBundle).entry ?? [], 0).jobs);
+    return { notification, truncated };
   }
 
   const resource = parseWith(ResourceSchema, body);
-  return simple('resource', jobsForResource(resource, undefined, false));
+  const jobs = jobsForResource(resource, undefined, false);
+  // An update may have moved the resource to another patient: the one it was about before is reassessed too.
+  if (interaction === 'update') jobs.push(...earlierSubjectsJob(resource, jobs));
+  return whole(simple('resource', jobs));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Request-level helpers
+
+/** FHIR JSON (and `application/json+fhir`, the DSTU2-era name older servers still send), or plain JSON. */
+const JSON_MEDIA_TYPES = new Set(['application/fhir+json', 'application/json+fhir', 'application/json']);
 
 function classifyContentType(contentType: string | undefined): 'json' | 'form' {
   if (contentType === undefined || contentType.trim() === '') return 'json'; // a body without a type: try JSON
@@ -110,7 +137,7 @@ function classifyContentType(contentType: string | undefined): 'json' | 'form' {
     .replace(/"/g, '');
   const type = media.trim().toLowerCase();
   if (type === 'application/x-www-form-urlencoded') return 'form';
-  if (type !== 'application/json' && type !== 'application/fhir+json') throw unsupportedMediaType(ERROR_TEXT.mediaType);
+  if (!JSON_MEDIA_TYPES.has(type)) throw unsupportedMediaType(ERROR_TEXT.mediaType);
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')
     throw unsupportedMediaType(ERROR_TEXT.charset);
   return 'json';
@@ -149,4 +176,19 @@ function medplumDelete(body: unknown, deletedHeader: string | undefined): Parsed
   if (isEmptyObject(body)) throw badRequest(ERROR_TEXT.deletedHeader, ['X-Medplum-Deleted-Resource']);
   const resource = parseWith(ResourceSchema, body);
   return simple('medplum-delete', jobsForResource(resource, undefined, true));
+}
+
+/** For an updated resource about a patient (not a Patient): a job that reassesses the patients it was about before. */
+function earlierSubjectsJob(resource: { resourceType: string; id?: string }, jobs: readonly JobIntent[]): JobIntent[] {
+  if (resource.resourceType === 'Patient' || resource.id === undefined || !isFhirId(resource.id)) return [];
+  if (!jobs.some((j) => j.kind === 'assess-patient')) return [];
+  return [
+    {
+      kind: 'resolve-resource',
+      resourceType: resource.resourceType,
+      id: resource.id,
+      deleted: false,
+      earlierSubjects: true,
+    },
+  ];
 }

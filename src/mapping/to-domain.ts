@@ -160,6 +160,7 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
   const later: Resource[] = [];
   for (const r of resources) {
     if (!belongs(r)) {
+      if (r.resourceType === 'BodyStructure') ctx.foreignBodies.add(refOf(r));
       ctx.issues.push({
         code: 'other-patient',
         text: 'A resource belongs to another patient and was not used.',

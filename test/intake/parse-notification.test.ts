@@ -233,11 +233,17 @@ describe('parseNotification: bad input is refused with an OperationOutcome', () 
   });
 
   it.each([
-    ['text/plain', 'Unsupported media type: send application/fhir+json, application/json or an empty body'],
-    ['application/fhir+xml', 'Unsupported media type: send application/fhir+json, application/json or an empty body'],
+    [
+      'text/plain',
+      'Unsupported media type: send application/fhir+json (or application/json+fhir, application/json) or an empty body',
+    ],
+    [
+      'application/fhir+xml',
+      'Unsupported media type: send application/fhir+json (or application/json+fhir, application/json) or an empty body',
+    ],
     [
       'multipart/form-data; boundary=x',
-      'Unsupported media type: send application/fhir+json, application/json or an empty body',
+      'Unsupported media type: send application/fhir+json (or application/json+fhir, application/json) or an empty body',
     ],
     ['application/fhir+json; charset=iso-8859-1', 'Unsupported charset: send UTF-8'],
   ])('content type %s -> 415', async (contentType, text) => {
