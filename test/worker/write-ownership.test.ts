@@ -213,15 +213,15 @@ describe('retractions', () => {
     expect(before?.code?.coding?.[0]?.code).toBe('confirmed-progression');
     await reload(retractScan(tc, 2));
     const outcome = await bench.assess(P);
-    // The report, the timepoint Observation and the CancerDiseaseStatus Observation of the retracted scan.
+    // The report, the timepoint Observation and the CancerDiseaseStatus Observation of that scan.
     expect(outcome?.retracted).toBe(3);
-    expect(reportOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
-    expect(timepointOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(
       adapterResources<Observation>(bench, 'Observation', P)
         .filter((o) => keyOf(o) === `${P}/disease-status/${LATEST}`)
         .map((o) => o.status),
     ).toEqual(['entered-in-error']);
+    expect(reportOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
+    expect(timepointOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(reportOf(FIRST).map((r) => r.status)).toEqual(['final']);
     const old = flags().find((f) => f.id === before!.id);
     expect(old?.status).toBe('inactive');
