@@ -13,6 +13,7 @@ import { loadIntoSandbox } from '../e2e/harness.ts';
 import {
   adapterResources,
   expectAgreesWithAssess,
+  expectAllValid,
   loadSample,
   notWrittenCount,
   startWriteBench,
@@ -196,6 +197,7 @@ describe('what the adapter will and will not touch', () => {
     expect(ours?.extension?.find((e) => e.url === SUPERSEDES_EXTENSION)?.valueReference?.reference).toBe(
       `DiagnosticReport/${report!.id}`,
     );
+    expectAllValid(bench, P);
     // Written once: assessed again, nothing more.
     await bench.assess(P);
     expect(
@@ -213,7 +215,13 @@ describe('retractions', () => {
     expect(before?.code?.coding?.[0]?.code).toBe('confirmed-progression');
     await reload(retractScan(tc, 2));
     const outcome = await bench.assess(P);
-    expect(outcome?.retracted).toBe(2);
+    // The report, the timepoint Observation and the CancerDiseaseStatus Observation of that scan.
+    expect(outcome?.retracted).toBe(3);
+    expect(
+      adapterResources<Observation>(bench, 'Observation', P)
+        .filter((o) => keyOf(o) === `${P}/disease-status/${LATEST}`)
+        .map((o) => o.status),
+    ).toEqual(['entered-in-error']);
     expect(reportOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(timepointOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(reportOf(FIRST).map((r) => r.status)).toEqual(['final']);
@@ -227,6 +235,7 @@ describe('retractions', () => {
         .map((f) => f.code?.coding?.[0]?.code),
     ).toEqual(['possible-pseudoprogression']);
     expectAgreesWithAssess(bench, P, { flags: true });
+    expectAllValid(bench, P);
     // Nothing more the next time.
     expect(await bench.assess(P)).toMatchObject({ written: 0, retracted: 0 });
   });

@@ -25,7 +25,13 @@ describe('write plan per profile', () => {
     for (const profile of ['medplum', 'hapi'] as const) {
       const plan = await planOf(profile);
       expect(plan.mode).toBe('transaction');
-      expect(plan.outputs).toEqual({ flag: true, diagnosticReport: true, documentReference: false, provenance: true });
+      expect(plan.outputs).toEqual({
+        flag: true,
+        diagnosticReport: true,
+        documentReference: false,
+        provenance: true,
+        observation: true,
+      });
       expect(plan.lines.filter((l) => l.includes('not'))).toEqual([]);
     }
   });
@@ -35,7 +41,13 @@ describe('write plan per profile', () => {
     expect(plan.mode).toBe('single');
     expect(plan.types.DiagnosticReport).toMatchObject({ create: false, update: true });
     expect(plan.types.Observation).toMatchObject({ create: true, conditionalCreate: false, ifMatch: true });
-    expect(plan.outputs).toEqual({ flag: false, diagnosticReport: false, documentReference: true, provenance: false });
+    expect(plan.outputs).toEqual({
+      flag: false,
+      diagnosticReport: false,
+      documentReference: true,
+      provenance: false,
+      observation: true,
+    });
     expect(plan.lines).toContain(
       'Flag: not writable on this server; status written as CancerDiseaseStatus Observation',
     );
@@ -46,7 +58,13 @@ describe('write plan per profile', () => {
   it('oracle: no Flag type at all, no DiagnosticReport create', async () => {
     const plan = await planOf('oracle');
     expect(plan.types.Flag).toMatchObject({ create: false, update: false });
-    expect(plan.outputs).toEqual({ flag: false, diagnosticReport: false, documentReference: true, provenance: false });
+    expect(plan.outputs).toEqual({
+      flag: false,
+      diagnosticReport: false,
+      documentReference: true,
+      provenance: false,
+      observation: true,
+    });
   });
 });
 
