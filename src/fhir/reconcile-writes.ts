@@ -250,8 +250,10 @@ export function reconcileWrites(
       out.skipped.push({ type: r.resourceType, reason: 'not-writable' });
       continue;
     }
+    // Its profile fixes the status of a result (final/current): a retracted one no longer claims it.
     const { meta, ...content } = r;
-    const retracted = { ...content, meta: { ...meta }, status: 'entered-in-error' } as Resource;
+    const { profile: _profile, ...kept } = meta ?? {};
+    const retracted = { ...content, meta: kept, status: 'entered-in-error' } as Resource;
     out.entries.push(put(retracted, r, tplan.ifMatch));
     out.keys.push(`${r.resourceType}|${key}`);
     out.retracted++;
