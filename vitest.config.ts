@@ -22,6 +22,8 @@ export const INTEGRATION = [
   'test/cds-hooks/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/e2e/service.test.ts',
+  'test/e2e/change-detection.test.ts',
+  'test/e2e/moved-merged.test.ts',
   'test/fhir/**/*.test.ts',
   'test/intake/notifications-router.test.ts',
   'test/intake/property.test.ts',
@@ -33,6 +35,7 @@ export const INTEGRATION = [
   'test/registration/**/*.test.ts',
   'test/sandbox/!(definitions).test.ts',
   'test/bulk/bulk-client.test.ts',
+  'test/worker/write-*.test.ts',
 ];
 const ALL = ['test/**/*.test.ts'];
 const NOT_IN_SUITE = ['test/log-scan/**'];

@@ -9,9 +9,11 @@
  *   3. memory under a soak (bench/soak.ts, BENCH_SOAK_MINUTES, default 10; 1 quick)
  *   4. pipeline time per patient / JSON.parse (bench/pipeline.bench.ts)
  *   5. growth with 10x the patients and 10x the timepoints (bench/growth.ts)
+ *   6. backlog drain, assessments/s per process beside the bare round trips (bench/drain.ts; PGlite 1 process,
+ *      PostgreSQL 1 and 2 processes)
  *
  * Stops by itself: a part past its own limit is stopped (SIGTERM, then SIGKILL), and the whole run past
- * BENCH_ALL_DEADLINE_S (default: 20 min quick, 80 min + the soak's extra minutes full) writes what it has and exits 2.
+ * BENCH_ALL_DEADLINE_S (default: 27 min quick, 110 min + the soak's extra minutes full) writes what it has and exits 2.
  * Leftover schemas of this run are dropped at the end whatever happened.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -20,6 +22,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { DrainRow } from './drain.ts';
 import type { GrowthCase, GrowthResult } from './growth.ts';
 import type { PipelineRow } from './pipeline.bench.ts';
 import { POSTGRES_URL } from './service-rig.ts';
@@ -30,7 +33,7 @@ import type { SustainedResult } from './sustained.ts';
 const quick = process.env.BENCH_QUICK === '1' || process.argv.includes('--quick');
 const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? (quick ? 1 : 10));
 const DEADLINE_S = Number(
-  process.env.BENCH_ALL_DEADLINE_S ?? (quick ? 20 * 60 : 80 * 60 + 2 * 60 * Math.max(0, SOAK_MINUTES - 10)),
+  process.env.BENCH_ALL_DEADLINE_S ?? (quick ? 27 * 60 : 110 * 60 + 2 * 60 * Math.max(0, SOAK_MINUTES - 10)),
 );
 const DATABASES = (process.env.BENCH_DATABASES ?? 'pglite,postgres').split(',') as ('pglite' | 'postgres')[];
 const SCHEMA_PREFIX = `benchall_${process.pid}`;
@@ -41,6 +44,9 @@ const FLAT_MB_PER_MIN = 1;
 const PIPELINE_AIM = 3;
 const GROWTH_PATIENTS_AIM = 1.5;
 const GROWTH_TIMEPOINTS_AIM = 10;
+// As bench/drain.ts (a value import would run that script).
+const DRAIN_RATE_AIM = 100;
+const DRAIN_RATIO_AIM = 1.5;
 
 const startedAt = new Date();
 const t0 = performance.now();
@@ -177,6 +183,12 @@ for (const db of DATABASES) {
   );
   parts.set(db, { service, sustained, growth, soak });
 }
+
+// The drain's configurations: PGlite with one process (its directory belongs to one), PostgreSQL with 1 and 2.
+const drainConfigs = DATABASES.flatMap((db) => (db === 'postgres' ? ['postgres:1', 'postgres:2'] : ['pglite:1']));
+const drainPart = await runPart('./drain.ts', { BENCH_DRAIN_CONFIGS: drainConfigs.join(',') }, quick ? 400 : 1800, {
+  command: `${q}BENCH_DRAIN_CONFIGS=${drainConfigs.join(',')} npm run bench:drain`,
+});
 
 let dropped = 0;
 try {
@@ -344,6 +356,21 @@ else {
     ]);
   }
 }
+// 6. Backlog drain
+const drainRows = drainPart.result as DrainRow[] | undefined;
+const drainAim = `>= ${DRAIN_RATE_AIM}/s per process and bare / adapter <= ${DRAIN_RATIO_AIM}x`;
+if (!drainPart.ok || !drainRows) rows.push(notMeasured('6. Backlog drain', drainAim, drainPart));
+else {
+  for (const r of drainRows) {
+    rows.push([
+      `6. Backlog drain, ${r.patients} patients queued at once (${DB_NAME[r.database]}, ${r.processes} process${r.processes > 1 ? 'es' : ''}, QUEUE_CONCURRENCY=${r.concurrency})`,
+      `**${r.ratePerProcess.toFixed(0)}/s per process** (${r.rate.toFixed(0)}/s in all); bare round trips ${r.bareRate.toFixed(0)}/s at ${r.concurrency * r.processes} lanes = **${x(r.ratio)}**`,
+      drainAim,
+      `${verdict(r.ratePerProcess >= DRAIN_RATE_AIM)}; ${verdict(r.ratio <= DRAIN_RATIO_AIM)}`,
+      cmd(drainPart),
+    ]);
+  }
+}
 // Grouped by figure number (stable: the order within a figure stays as built).
 rows.sort((a, b) => Number.parseInt(a[0], 10) - Number.parseInt(b[0], 10));
 
@@ -383,7 +410,7 @@ const text = [
         ' ',
       )}; ${quick ? '**quick mode (seconds instead of minutes: a smoke run, not figures to quote)**' : 'full run'}; ` +
     `${(elapsedS() / 60).toFixed(1)} min in all${stopping ? ', **stopped early**' : ''}. Everything on 127.0.0.1, the load ` +
-    'from a child process; figures 1, 3 and 5 run the adapter against the sandbox FHIR server in a process of its own, ' +
+    'from a child process; figures 1, 3, 5 and 6 run the adapter against the sandbox FHIR server in a process of its own, ' +
     'figure 2 (bench:service) the service with its embedded sandbox in one process (sandbox mode); queue on PGlite ' +
     '(in-process) and ' +
     `on PostgreSQL 127.0.0.1:5432 (own schema, dropped after${dropped ? `; ${dropped} leftover schemas dropped` : ''}).`,

@@ -40,3 +40,22 @@ export function measure(fn: () => unknown, warmup: number, iterations: number): 
   if (sink < 0) console.log(sink);
   return median(times);
 }
+
+/**
+ * Median milliseconds of each of `fns`, run in turn within every iteration: on a shared machine a burst of load then
+ * falls on the pipeline and its floor alike, so their ratio holds still while the absolute figures move.
+ */
+export function measureInterleaved(fns: (() => unknown)[], warmup: number, iterations: number): number[] {
+  let sink = 0;
+  for (let i = 0; i < warmup; i++) for (const fn of fns) sink += String(fn()).length & 1;
+  const times = fns.map(() => [] as number[]);
+  for (let i = 0; i < iterations; i++) {
+    for (const [k, fn] of fns.entries()) {
+      const t0 = process.hrtime.bigint();
+      sink += String(fn()).length & 1;
+      times[k]!.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+  }
+  if (sink < 0) console.log(sink);
+  return times.map(median);
+}

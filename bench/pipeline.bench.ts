@@ -4,7 +4,8 @@
  *   (a) the full pipeline: JSON.parse -> map -> assess -> render -> JSON.stringify of the transaction;
  *   (b) the floor: JSON.parse of the same bytes + JSON.stringify of an output of the same size.
  * The same patients are run again without ctDNA results, which isolates the cost of the ctDNA evidence text.
- * Median of many iterations after a warm-up (process.hrtime.bigint). Prints a Markdown table and writes it to
+ * Median of many iterations after a warm-up (process.hrtime.bigint), the three measured in turn within each iteration
+ * so that load from elsewhere falls on the pipeline and its floor alike. Prints a Markdown table and writes it to
  * bench/results/pipeline.md.
  *
  * Also reports the ratio to JSON.parse of the input alone. BENCH_RESULT_JSON: where to write the rows as JSON.
@@ -13,7 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { measure, outputShaped, pipeline } from './pipeline-measure.ts';
+import { measureInterleaved, outputShaped, pipeline } from './pipeline-measure.ts';
 import { writeResultJson } from './run-control.ts';
 import { syntheticBundle } from './synthetic.ts';
 
@@ -43,17 +44,20 @@ for (const { timepoints, ctdna } of RUNS) {
   const output = pipeline(input);
   const shaped = outputShaped(output.length);
   const iterations = quick ? 5 : Math.max(10, Math.round(2000 / timepoints));
-  const warmup = Math.max(3, Math.round(iterations / 5));
-  const pipelineMs = measure(() => pipeline(input), warmup, iterations);
-  const floorMs = measure(
-    () => {
-      JSON.parse(input);
-      return JSON.stringify(shaped);
-    },
+  // Warm-up long enough for the JIT to settle (a service runs the pipeline thousands of times).
+  const warmup = quick ? 3 : Math.max(5, Math.round(4000 / timepoints));
+  const [pipelineMs, floorMs, parseMs] = measureInterleaved(
+    [
+      () => pipeline(input),
+      () => {
+        JSON.parse(input);
+        return JSON.stringify(shaped);
+      },
+      () => JSON.parse(input),
+    ],
     warmup,
     iterations,
-  );
-  const parseMs = measure(() => JSON.parse(input), warmup, iterations);
+  ) as [number, number, number];
   results.push({
     timepoints,
     ctdna,

@@ -35,20 +35,30 @@ const undetectable = (v: LabValue): boolean => v.detected === false || v.value =
  * the evidence is computed at every timepoint of a long history.
  */
 const sortedSeries = new WeakMap<readonly LabValue[], LabValue[]>();
-function upToDate(values: readonly LabValue[], asOf: IsoDate): LabValue[] {
+function sortedOf(values: readonly LabValue[]): LabValue[] {
   let sorted = sortedSeries.get(values);
   if (!sorted) {
     sorted = [...values].sort(byDate);
     sortedSeries.set(values, sorted);
   }
-  let lo = 0;
-  let hi = sorted.length;
+  return sorted;
+}
+
+/** The index of the first value of `sorted[from..to)` dated after `date` (`to` when there is none). */
+function firstAfter(sorted: readonly LabValue[], date: IsoDate, from = 0, to = sorted.length): number {
+  let lo = from;
+  let hi = to;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (sorted[mid]!.date <= asOf) lo = mid + 1;
+    if (sorted[mid]!.date <= date) lo = mid + 1;
     else hi = mid;
   }
-  return sorted.slice(0, lo);
+  return lo;
+}
+
+function upToDate(values: readonly LabValue[], asOf: IsoDate): LabValue[] {
+  const sorted = sortedOf(values);
+  return sorted.slice(0, firstAfter(sorted, asOf));
 }
 
 /**
@@ -63,8 +73,10 @@ export function ctdnaEvidence(
   const upTo = upToDate(values, asOf);
   if (upTo.length === 0) return { signal: 'no-data', values: [], facts: 'no ctDNA results', text: 'no ctDNA results' };
   const start = treatmentStart ?? upTo[0]!.date;
-  const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
-  const onTreatment = upTo.filter((v) => v.date > baseline.date);
+  // upTo is in date order, so each "dated on or before" is a binary search, not a pass over the whole history
+  // (this runs at every timepoint).
+  const baseline = upTo[Math.max(0, firstAfter(upTo, start) - 1)]!;
+  const onTreatmentFrom = firstAfter(upTo, baseline.date);
   const earlyLimit = addDays(start, TWELVE_WEEKS);
   const latest = upTo.at(-1)!;
   // The first value and the latest few: enough to read the trend, and the text stays short on long histories.
@@ -80,7 +92,7 @@ export function ctdnaEvidence(
     };
   }
   // Qualitative results count too: "not detected" within 12 weeks is a fall to undetectable (Lee 2018).
-  const early = onTreatment.filter((v) => v.date <= earlyLimit);
+  const early = upTo.slice(onTreatmentFrom, firstAfter(upTo, earlyLimit, onTreatmentFrom));
   const lowest = early
     .filter((v) => v.value !== undefined)
     .reduce<LabValue | undefined>(

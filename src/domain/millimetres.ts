@@ -10,6 +10,10 @@ export function toTenths(value: number, unit: 'mm' | 'cm'): Tenths | undefined {
   // Beyond a kilometre is not a tumour; it also keeps toFixed() out of exponent notation.
   if (!Number.isFinite(value) || value < 0 || value > 1e6) return undefined;
   const scale = unit === 'cm' ? 100 : 10;
+  // Most lengths are a whole number of tenths already (10.1 mm -> 101.00000000000001): then the decimal route below
+  // gives the nearest integer too, without its string and BigInt work.
+  const near = Math.round(value * scale);
+  if (Math.abs(value * scale - near) < 1e-6) return near;
   // Work from the decimal text so 10.1 * 10 does not become 100.99999.
   const [intPart, fracPart = ''] = value.toFixed(6).split('.');
   const digits = `${intPart}${fracPart}`;

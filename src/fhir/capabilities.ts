@@ -25,6 +25,21 @@ export interface Capabilities {
   conditionalUpdate: boolean;
   /** Conditional create (If-None-Exist) on every resource type the adapter writes. */
   conditionalCreate: boolean;
+  /**
+   * Per resource type, what the statement lists (interactions, conditional create/update, versioning, search
+   * parameters); empty when the statement lists no types at all (nothing known: the write plan assumes everything).
+   */
+  types: Record<string, TypeCapability>;
+}
+
+/** What a CapabilityStatement lists for one resource type (rest.resource). */
+export interface TypeCapability {
+  interactions: string[];
+  conditionalCreate: boolean;
+  conditionalUpdate: boolean;
+  /** `versioned-update`: If-Match on update is honoured (https://hl7.org/fhir/R4/valueset-versioning-policy.html). */
+  versioning?: string;
+  searchParams: string[];
 }
 
 const UPDATED_TYPES = ['DiagnosticReport', 'Observation', 'Flag'] as const;
@@ -60,6 +75,17 @@ export function parseCapabilities(cs: CapabilityStatement): Capabilities {
   const conditionalUpdate = UPDATED_TYPES.every((t) => resources.get(t)?.conditionalUpdate === true);
   const conditionalCreate = CREATED_TYPES.every((t) => resources.get(t)?.conditionalCreate === true);
 
+  const types: Record<string, TypeCapability> = {};
+  for (const [type, r] of resources) {
+    types[type] = {
+      interactions: (r.interaction ?? []).map((i) => i.code as string),
+      conditionalCreate: r.conditionalCreate === true,
+      conditionalUpdate: r.conditionalUpdate === true,
+      ...(r.versioning ? { versioning: r.versioning } : {}),
+      searchParams: (r.searchParam ?? []).map((p) => p.name as string),
+    };
+  }
+
   return {
     batch,
     transaction,
@@ -68,6 +94,7 @@ export function parseCapabilities(cs: CapabilityStatement): Capabilities {
     software: detectSoftware(cs),
     conditionalUpdate,
     conditionalCreate,
+    types,
   };
 }
 
@@ -80,32 +107,43 @@ function detectSoftware(cs: CapabilityStatement): Capabilities['software'] {
   return serverSoftware(names);
 }
 
-const cache = new Map<string, Promise<Capabilities>>();
+/** A statement read this long ago is read again (a periodic check: servers are upgraded and reconfigured). */
+export const CAPABILITIES_MAX_AGE_MS = 15 * 60_000;
+
+const cache = new Map<string, { at: number; caps: Promise<Capabilities> }>();
 
 /**
- * Reads the server's capabilities (GET metadata), cached per process and FHIR base URL;
+ * Reads the server's capabilities (GET metadata), cached per process and FHIR base URL for
+ * CAPABILITIES_MAX_AGE_MS (and until a refused write forgets them, see forgetCapabilities);
  * a failed read is not cached.
  * @param client - The FHIR client.
  * @returns The capabilities.
  */
 export function readCapabilities(client: MedplumClient): Promise<Capabilities> {
   const key = fhirBaseUrlOf(client);
-  let found = cache.get(key);
-  if (!found) {
-    found = client
-      .get<CapabilityStatement>(`${key}/metadata`, { headers: { Accept: 'application/fhir+json' } })
-      .then((cs) => {
-        if (cs?.resourceType !== 'CapabilityStatement') {
-          logger.warn('FHIR server metadata is not a CapabilityStatement; assuming no batch/transaction');
-          return parseCapabilities({ resourceType: 'CapabilityStatement' } as CapabilityStatement);
-        }
-        const caps = parseCapabilities(cs);
-        logger.info({ ...caps }, 'FHIR server capabilities');
-        return caps;
-      });
-    cache.set(key, found);
-    found.catch(() => cache.delete(key));
-  }
+  const now = Date.now();
+  const cached = cache.get(key);
+  if (cached && now - cached.at < CAPABILITIES_MAX_AGE_MS) return cached.caps;
+  const found = client
+    .get<CapabilityStatement>(`${key}/metadata`, {
+      headers: { Accept: 'application/fhir+json' },
+      ...(cached ? { cache: 'no-cache' as const } : {}),
+    })
+    .then((cs) => {
+      if (cs?.resourceType !== 'CapabilityStatement') {
+        logger.warn('FHIR server metadata is not a CapabilityStatement; assuming no batch/transaction');
+        return parseCapabilities({ resourceType: 'CapabilityStatement' } as CapabilityStatement);
+      }
+      const caps = parseCapabilities(cs);
+      const { types, ...summary } = caps;
+      logger.info({ ...summary, types: Object.keys(types).length }, 'FHIR server capabilities');
+      return caps;
+    });
+  const entry = { at: now, caps: found };
+  cache.set(key, entry);
+  found.catch(() => {
+    if (cache.get(key) === entry) cache.delete(key);
+  });
   return found;
 }
 
@@ -127,6 +165,15 @@ export async function probeFhirServer(client: MedplumClient, timeoutMs: number):
   } catch {
     return false;
   }
+}
+
+/**
+ * Forgets the cached capabilities of one server, so the next job reads its CapabilityStatement again (a write the
+ * plan allowed was refused: the server changed).
+ * @param client - The FHIR client whose server's statement is forgotten.
+ */
+export function forgetCapabilities(client: MedplumClient): void {
+  cache.delete(fhirBaseUrlOf(client));
 }
 
 /** Forgets cached capabilities (tests; after the server was upgraded). */

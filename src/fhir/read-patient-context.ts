@@ -13,6 +13,7 @@ import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
+import { readMissingFocus } from './focus-body-structures.ts';
 import { errorForStatus, FhirRequestError } from './http-error.ts';
 
 /** The Patient does not exist (404) or was deleted (410): the worker has nothing to do. */
@@ -37,8 +38,11 @@ export function isPatientNotFound(err: unknown): err is PatientNotFoundError {
 /** Upper bound on pages followed per search, against servers whose `next` links never end. */
 export const MAX_PAGES_PER_SEARCH = 100;
 
-/** Searches whose failure with a 4xx is tolerated (resource type often unsupported); the rest are required. */
-const OPTIONAL_SEARCHES = new Set(['BodyStructure']);
+/**
+ * Searches whose failure with a 4xx is tolerated (resource type often unsupported: Oracle Health lists neither
+ * BodyStructure nor Flag); the rest are required.
+ */
+const OPTIONAL_SEARCHES = new Set(['BodyStructure', 'Flag']);
 
 /**
  * The relative request URLs of a patient's context read, in batch order (the Patient read first).
@@ -130,6 +134,7 @@ export async function readPatientContext(
   }
 
   const deduped = dedupe(resources);
+  deduped.push(...(await readMissingFocus(client, deduped)));
   logger.debug({ patientId: id, mode, resources: deduped.length, pages }, 'Patient context read');
   return deduped;
 }

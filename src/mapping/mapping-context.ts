@@ -12,6 +12,8 @@ export class MappingContext {
   readonly lesions = new Map<string, Lesion>();
   /** BodyStructure reference -> lesion key. */
   readonly bodyKeys = new Map<string, string>();
+  /** BodyStructures of another patient: a measurement of one of these is not used. */
+  readonly foreignBodies = new Set<string>();
   /** ImagingStudy reference -> scan date. */
   readonly studies = new Map<string, IsoDate>();
   readonly medications = new Map<string, Medication>();
@@ -22,6 +24,8 @@ export class MappingContext {
   readonly unused = new Map<string, number>();
   private readonly used: string[] = [];
   private readonly aliases: Map<string, string> | undefined;
+  /** reference text -> resolved "Type/id": a patient's inputs name the same few resources over and over. */
+  private readonly resolved = new Map<string, string | undefined>();
 
   constructor(aliases: Map<string, string> | undefined) {
     this.aliases = aliases;
@@ -29,8 +33,14 @@ export class MappingContext {
 
   /** A reference as "Type/id", through the Bundle's fullUrl aliases (urn:uuid:…) where needed. */
   resolve(ref: unknown): string | undefined {
+    const text = isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
+    if (!text) return undefined;
+    const known = this.resolved.get(text);
+    if (known !== undefined || this.resolved.has(text)) return known;
     const n = normaliseReference(ref as never);
-    return (n && this.aliases?.get(n)) ?? n;
+    const result = (n && this.aliases?.get(n)) ?? n;
+    this.resolved.set(text, result);
+    return result;
   }
 
   /** Records an input as used, and as a source of the scan of `date` when it has one. */

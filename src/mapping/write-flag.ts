@@ -40,6 +40,19 @@ export function statusSince(timepoints: readonly TimepointAssessment[], index: n
   return timepoints[i]!.date;
 }
 
+/**
+ * The end of a superseded Flag's period: the latest assessment, never before the period's start (FHIR invariant
+ * per-1, https://hl7.org/fhir/R4/datatypes.html#Period): a Flag whose episode started after the timepoint that ends
+ * it (a retracted scan, a moved baseline) ends where it started.
+ */
+export function periodEnd(start: string | undefined, end: string | undefined): string | undefined {
+  if (!end) return start;
+  if (!start) return end;
+  const s = Date.parse(start);
+  const e = Date.parse(end);
+  return Number.isFinite(s) && Number.isFinite(e) && e < s ? start : end;
+}
+
 export function planFlags(
   assessment: Assessment,
   patientRef: string,
@@ -102,7 +115,7 @@ export function planFlags(
   const end = latest?.date;
   for (const f of existing) {
     if (f.status !== 'active' || !f.id || adapterIdentifier(f) === wantedId) continue;
-    const inactive: Flag = { ...f, status: 'inactive', period: { ...f.period, end: end ?? f.period?.start } };
+    const inactive: Flag = { ...f, status: 'inactive', period: { ...f.period, end: periodEnd(f.period?.start, end) } };
     entries.push({
       fullUrl: `urn:uuid:${uuidFrom(`superseded|${f.id}|${f.meta?.versionId ?? ''}`)}`,
       resource: inactive,

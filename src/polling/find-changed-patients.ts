@@ -43,6 +43,8 @@ export interface FindChangedOptions {
    * Default: keep all.
    */
   resourcesWindowMs?: number;
+  /** Search only these input types (those whose search lists `_lastUpdated`); default all of them. */
+  types?: readonly string[];
 }
 
 const PRUNE_AT = 5_000;
@@ -101,7 +103,8 @@ export async function findChangedPatients(
   const resources: ChangedResource[] = [];
   let newest = since;
 
-  for (const target of TARGETS) {
+  const targets = options.types ? TARGETS.filter((t) => options.types?.includes(t.resourceType)) : TARGETS;
+  for (const target of targets) {
     const query = new URLSearchParams();
     query.append('_lastUpdated', `gt${since}`);
     if (until) query.append('_lastUpdated', `le${until}`);

@@ -41,6 +41,11 @@ export interface PollerOptions {
   overlapMs?: number;
   /** Without a checkpoint, look back this far from now; unset = everything. */
   initialLookbackMs?: number;
+  /**
+   * Without a checkpoint, store one at now and search nothing (the service's first start: what came before is the
+   * backfill's; from then on nothing is lost, issue #11 item 5).
+   */
+  checkpointAtFirstStart?: boolean;
   /** Clock for the initial lookback (tests). */
   now?: () => number;
   /** Paging and extra codes, passed to findChangedPatients. */
@@ -84,6 +89,14 @@ export function parseCheckpoint(value: unknown): Checkpoint | undefined {
   return { newest: cp.newest, recent: Array.isArray(cp.recent) ? cp.recent.filter((k) => typeof k === 'string') : [] };
 }
 
+/** Stores a checkpoint at `nowMs` (nothing searched): changes from then on are found. */
+async function firstCheckpoint(store: CheckpointStore, key: string, nowMs: number): Promise<PollResult> {
+  const checkpoint: Checkpoint = { newest: new Date(nowMs).toISOString(), recent: [] };
+  await store.set(key, JSON.stringify(checkpoint));
+  log.info('First start: change-detection checkpoint created');
+  return { since: checkpoint.newest, patientIds: [], enqueued: 0, checkpoint, checkpointWritten: true };
+}
+
 const keyTime = (key: string): number => Date.parse(key.slice(key.lastIndexOf('|') + 1));
 
 export function createPoller(options: PollerOptions): Poller {
@@ -91,6 +104,8 @@ export function createPoller(options: PollerOptions): Poller {
   const now = options.now ?? Date.now;
   async function poll(): Promise<PollResult> {
     const previous = parseCheckpoint(await options.store.get(options.checkpointKey));
+    if (!previous && options.checkpointAtFirstStart)
+      return firstCheckpoint(options.store, options.checkpointKey, now());
     let since: string;
     if (previous) since = new Date(Date.parse(previous.newest) - overlapMs).toISOString();
     else if (options.initialLookbackMs !== undefined) since = new Date(now() - options.initialLookbackMs).toISOString();

@@ -14,6 +14,8 @@ export interface Metrics {
   assessmentSeconds: Histogram;
   writeSeconds: Histogram;
   fhirRequests: Counter<'operation' | 'status'>;
+  /** Outputs not written: the server cannot take the type, or someone else changed or deleted the resource. */
+  outputsNotWritten: Counter<'type' | 'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -62,6 +64,12 @@ export function createMetrics(): Metrics {
       name: 'irecist_fhir_requests_total',
       help: 'Requests to the FHIR server, by operation and status class',
       labelNames: ['operation', 'status'],
+      registers: [registry],
+    }),
+    outputsNotWritten: new Counter({
+      name: 'irecist_outputs_not_written_total',
+      help: 'Outputs not written, by resource type and reason (not-writable, changed-by-others, deleted-by-others)',
+      labelNames: ['type', 'reason'],
       registers: [registry],
     }),
   };

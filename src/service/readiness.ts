@@ -1,6 +1,7 @@
 /** What /readyz checks (database, FHIR server, backlog) and what /metrics reads before a scrape (queue depth). */
 import type { MedplumClient } from '@medplum/core';
-import { probeFhirServer } from '../fhir/capabilities.ts';
+import { type Capabilities, probeFhirServer } from '../fhir/capabilities.ts';
+import { planWrites } from '../fhir/write-plan.ts';
 import type { Database } from '../queue/database.ts';
 import type { JobQueue } from '../queue/job-queue.ts';
 import type { ReadinessCheck } from '../server/health-routes.ts';
@@ -27,6 +28,24 @@ export function readinessChecks(db: Database, client: MedplumClient, queue: JobQ
       },
     },
   ];
+}
+
+/**
+ * The write plan in force (contract section 2, "Where a server cannot take an output"): how results are written and
+ * which outputs this server cannot take. Not ready while the server's CapabilityStatement cannot be read.
+ * @param capabilities - The server's capabilities (cached; re-read after a refused write).
+ * @returns The check.
+ */
+export function writePlanCheck(capabilities: () => Promise<Capabilities>): ReadinessCheck {
+  return {
+    name: 'write-plan',
+    check: async () => {
+      const caps = await capabilities().catch(() => undefined);
+      if (!caps) return { ok: false, detail: { plan: 'FHIR server CapabilityStatement not read yet' } };
+      const plan = planWrites(caps);
+      return { ok: true, detail: { mode: plan.mode, outputs: plan.outputs, plan: plan.lines } };
+    },
+  };
 }
 
 /** Sets the queue-depth gauges from the queue's counts (run before each scrape). */

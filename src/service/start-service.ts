@@ -13,9 +13,11 @@ import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
 import { countingFetch } from '../fhir/counting-fetch.ts';
+import { planWrites } from '../fhir/write-plan.ts';
+import { ledgerIn } from '../fhir/written-resources.ts';
 import { createNotificationsRouter } from '../intake/notifications-router.ts';
 import { type Logger, logger as rootLogger } from '../logging.ts';
-import { createPoller, type Poller } from '../polling/poller.ts';
+import type { ChangeDetection, DetectionTask } from '../polling/change-detection.ts';
 import { type Database, openDatabase } from '../queue/database.ts';
 import { createJobQueue, type JobQueue, type JobQueueOptions } from '../queue/job-queue.ts';
 import { createStateStore, type StateStore } from '../queue/state-store.ts';
@@ -26,11 +28,12 @@ import { createHealthRouter, type ReadinessCheck } from '../server/health-routes
 import { createMetrics, type Metrics } from '../server/metrics.ts';
 import { ADAPTER_NAME, ADAPTER_VERSION } from '../version.ts';
 import { createPatientThrottle } from '../worker/patient-throttle.ts';
+import { rememberingEnqueue, setUpChangeDetection } from './change-detection-setup.ts';
 import { type Enqueue, stateEventTracker, throttledEnqueue } from './enqueue.ts';
 import { boundAddress, closeServer, createApp, listen } from './http-server.ts';
 import { mountClinicianViews, sandboxSmartSecurity } from './mount-clinician-views.ts';
-import { queueDepthScraper, readinessChecks } from './readiness.ts';
-import { pollsOnItsOwn, setUpSubscriptions } from './subscriptions.ts';
+import { queueDepthScraper, readinessChecks, writePlanCheck } from './readiness.ts';
+import { setUpSubscriptions } from './subscriptions.ts';
 import { startWorkers } from './workers.ts';
 
 export interface ServiceOptions {
@@ -40,8 +43,6 @@ export interface ServiceOptions {
   queue?: JobQueueOptions;
   /** How often the Subscription watcher runs (default 5 minutes). */
   watchIntervalMs?: number;
-  /** Without a checkpoint, how far back the first poll looks (default 7 days). */
-  initialLookbackMs?: number;
   /** Database schema for the queue and state (default `irecist`; tests use their own). */
   schema?: string;
   /** The fetch the FHIR client uses (benchmarks count round trips, fault tests inject failures). */
@@ -62,12 +63,12 @@ export interface RunningService {
   metrics: Metrics;
   client: MedplumClient;
   sandbox?: Sandbox;
-  poller: Poller;
+  /** The change detection in force (its task is the poller catch-up jobs run). */
+  detection: ChangeDetection;
+  poller: DetectionTask;
   /** Stops taking work, finishes or returns in-flight jobs, closes everything. Idempotent. */
   close(): Promise<void>;
 }
-
-const POLL_CHECKPOINT_KEY = 'poll-checkpoint';
 
 /** The service's database, its job queue and its state store. */
 async function openStorage(config: Config, options: ServiceOptions) {
@@ -90,24 +91,6 @@ function fhirClientFor(config: Config, options: ServiceOptions, metrics: Metrics
     resolveFhirBaseUrl(config, sandbox?.baseUrl),
   );
   return createFhirClient(config, { ...(sandbox ? { baseUrl: sandbox.baseUrl } : {}), fetch });
-}
-
-/** The catch-up poller: asks the FHIR server what changed since its checkpoint and queues those patients. */
-function pollerFor(
-  config: Config,
-  options: ServiceOptions,
-  client: MedplumClient,
-  state: StateStore,
-  enqueue: Enqueue,
-) {
-  return createPoller({
-    client,
-    store: state,
-    enqueue: (jobs) => enqueue(jobs),
-    intervalMs: Math.max(1, config.pollIntervalSeconds) * 1000,
-    checkpointKey: POLL_CHECKPOINT_KEY,
-    initialLookbackMs: options.initialLookbackMs ?? 7 * 86_400_000,
-  });
 }
 
 interface RouteDeps {
@@ -188,8 +171,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const client = fhirClientFor(config, options, metrics, sandbox);
   const capabilities = (): Promise<Capabilities> => readCapabilities(client);
   const throttle = createPatientThrottle(config.assessThrottleMs);
-  const enqueue = throttledEnqueue(queue, throttle);
-  const poller = pollerFor(config, options, client, state, enqueue);
+  const remembering = rememberingEnqueue(throttledEnqueue(queue, throttle));
+  const enqueue = remembering.enqueue;
 
   const checks = readinessChecks(db, client, queue);
   await mountRoutes(app, {
@@ -207,6 +190,18 @@ export async function startService(config: Config, options: ServiceOptions = {})
     sandbox,
   });
   mountErrorEdge(app);
+  const fetch = options.fetch ? { fetch: options.fetch } : {};
+  const detection = await setUpChangeDetection({
+    config,
+    client,
+    state,
+    enqueue,
+    sandboxBaseUrl: sandbox?.baseUrl,
+    ...fetch,
+  });
+  remembering.use(detection);
+  checks.push(detection.readiness);
+  const poller = detection.task;
   await startWorkers(queue, {
     client,
     capabilities,
@@ -215,11 +210,14 @@ export async function startService(config: Config, options: ServiceOptions = {})
     throttle,
     enqueue,
     poller,
+    ledger: ledgerIn(state),
     concurrency: config.queueConcurrency,
     concurrencyRange: config.queueConcurrencyRange,
   });
 
   const caps = await capabilities().catch(() => undefined);
+  checks.push(writePlanCheck(capabilities));
+  if (caps) log.info({ plan: planWrites(caps).lines }, 'write plan');
   const { watcher, readiness } = await setUpSubscriptions({
     config,
     client,
@@ -231,15 +229,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
     watchIntervalMs: options.watchIntervalMs ?? 300_000,
   });
   if (readiness) checks.push(readiness);
-  const polling = pollsOnItsOwn(config, Boolean(sandbox), caps);
-  if (polling) poller.start();
-  log.info({ port, sandbox: Boolean(sandbox), polling, database: db.kind }, 'irecist-adapter started');
+  detection.start();
+  const changeDetection = detection.describe();
+  log.info({ port, sandbox: Boolean(sandbox), changeDetection, database: db.kind }, 'irecist-adapter started');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await watcher?.stop();
-      await poller.stop();
+      await detection.stop();
       await closeServer(server);
       // Within the CLI's 9 s shutdown deadline: running jobs get 5 s, then go back to the queue.
       await queue.stop({ graceful: true, timeoutMs: 5_000 });
@@ -249,5 +247,5 @@ export async function startService(config: Config, options: ServiceOptions = {})
     })();
     return closing;
   };
-  return { url, listening, port, config, server, db, queue, state, metrics, client, sandbox, poller, close };
+  return { url, listening, port, config, server, db, queue, state, metrics, client, sandbox, detection, poller, close };
 }

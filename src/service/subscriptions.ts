@@ -106,9 +106,3 @@ export async function setUpSubscriptions(deps: SubscriptionDeps): Promise<Subscr
   watcher.start();
   return { watcher, readiness: subscriptionReadiness(client, caps, registerOptions, watcher) };
 }
-
-/** Whether the poller runs on its own: an interval is set, or the server has no rest-hook (never for the sandbox). */
-export function pollsOnItsOwn(config: Config, sandbox: boolean, caps: Capabilities | undefined): boolean {
-  if (sandbox) return false;
-  return config.pollIntervalSeconds > 0 || (caps !== undefined && !caps.restHook);
-}

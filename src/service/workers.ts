@@ -6,14 +6,15 @@
 import type { MedplumClient } from '@medplum/core';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isFinalRefusal, isOverloadAnswer, isRetryable } from '../fhir/http-error.ts';
+import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
-import type { Poller } from '../polling/poller.ts';
+import type { DetectionTask } from '../polling/change-detection.ts';
 import type { JobContext, JobQueue } from '../queue/job-queue.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
 import { waitForRetryAfter } from '../worker/honour-retry-after.ts';
 import type { PatientThrottle } from '../worker/patient-throttle.ts';
-import { resolvePatientOf } from '../worker/resolve-resource.ts';
+import { resolvePatientsOf } from '../worker/resolve-resource.ts';
 import type { Enqueue } from './enqueue.ts';
 
 export interface WorkerDeps {
@@ -23,7 +24,9 @@ export interface WorkerDeps {
   logger: Logger;
   throttle: PatientThrottle;
   enqueue: Enqueue;
-  poller: Poller;
+  poller: DetectionTask;
+  /** What the adapter wrote per patient (a resource deleted by someone else is not written again). */
+  ledger?: WriteLedger;
   /** assess-patient jobs at once in this process, to start with, and the range it adapts within. */
   concurrency: number;
   concurrencyRange: { min: number; max: number };
@@ -49,17 +52,16 @@ function counted(metrics: Metrics, kind: string, context: JobContext, work: () =
  */
 export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<void> {
   const { client, metrics, logger: log } = deps;
-  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log };
+  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log, ledger: deps.ledger };
   await queue.work(
     'assess-patient',
     (p, ctx) => {
       deps.throttle.started(p.patientId);
-      return counted(
-        metrics,
-        'assess-patient',
-        ctx,
-        async () => void (await assessPatientJob(assessDeps, p.patientId)),
-      );
+      return counted(metrics, 'assess-patient', ctx, async () => {
+        const outcome = await assessPatientJob(assessDeps, p.patientId);
+        // A record merged into another: the survivor is assessed with all the data (#11 item 3).
+        if (outcome?.mergedInto) await deps.enqueue([{ kind: 'assess-patient', patientId: outcome.mergedInto }]);
+      });
     },
     {
       concurrency: deps.concurrency,
@@ -73,9 +75,9 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
     'resolve-resource',
     (p, ctx) =>
       counted(metrics, 'resolve-resource', ctx, async () => {
-        const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
-        if (patientId) await deps.enqueue([{ kind: 'assess-patient', patientId }]);
-        else {
+        const patients = await resolvePatientsOf(client, p.resourceType, p.id, p.deleted, p.earlierSubjects);
+        if (patients.length) await deps.enqueue(patients.map((patientId) => ({ kind: 'assess-patient', patientId })));
+        else if (!p.earlierSubjects) {
           // Gone from the server with no history, or about no patient: dropped and counted, never a dead letter.
           metrics.jobs.inc({ kind: 'resolve-resource', outcome: 'dropped' });
           log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource; dropped');

@@ -1,34 +1,57 @@
 /**
- * The worker's main job: one batch read of the patient's context, the pure pipeline, one transaction write
- * (architecture.md, "The flow"). Two FHIR round trips per assessment where the server has batch and transaction.
+ * The worker's main job: one read of the patient's context, the pure pipeline, then the write by the server's write
+ * plan (architecture.md, "The flow"; src/fhir/write-patient-results.ts): what the adapter wrote before is read back,
+ * changed only where it is still as the adapter left it, and outputs of timepoints that no longer exist retracted.
  */
 import type { MedplumClient } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
-import { writeResults } from '../fhir/write-results.ts';
+import { writePatientResults } from '../fhir/write-patient-results.ts';
+import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { Metrics } from '../server/metrics.ts';
+import { retireMergedFlags, survivorOf } from './merged-patient.ts';
 
 export interface AssessDeps {
   client: MedplumClient;
   capabilities: () => Promise<Capabilities>;
   metrics: Metrics;
   logger: Logger;
+  /** What the adapter wrote per patient (resources deleted by others are not written again); none = not known. */
+  ledger?: WriteLedger;
 }
 
 export interface AssessOutcome {
   written: number;
   unchanged: number;
+  retracted: number;
+  /** Outputs not written (the server cannot take them, or someone else changed or deleted them). */
+  notWritten: number;
   timepoints: number;
   status?: string;
+  /** The record this one was merged into (it was not assessed; the survivor is to be). */
+  mergedInto?: string;
 }
 
-export async function assessPatientJob(deps: AssessDeps, patientId: string): Promise<AssessOutcome | undefined> {
+/**
+ * Assesses one patient and writes the results (the worker's job; `backfill --from-server` runs it per patient too).
+ * @param deps - The FHIR client, capabilities, metrics, logger.
+ * @param patientId - The Patient id.
+ * @param context - The patient's context when already read (a backfill's Bulk Data export holds it, the same types
+ *   as readPatientContext reads); undefined reads it from the server.
+ * @returns What was written; undefined when the patient does not exist.
+ */
+export async function assessPatientJob(
+  deps: AssessDeps,
+  patientId: string,
+  context?: Resource[],
+): Promise<AssessOutcome | undefined> {
   const caps = await deps.capabilities();
   let resources: Awaited<ReturnType<typeof readPatientContext>>;
   try {
-    resources = await readPatientContext(deps.client, patientId, caps);
+    resources = context ?? (await readPatientContext(deps.client, patientId, caps));
   } catch (err) {
     if (isPatientNotFound(err)) {
       deps.logger.info({ patientId }, 'patient not found; nothing to assess');
@@ -36,18 +59,33 @@ export async function assessPatientJob(deps: AssessDeps, patientId: string): Pro
     }
     throw err;
   }
+  const survivor = survivorOf(resources[0]);
+  if (survivor) {
+    const retired = await retireMergedFlags(deps.client, resources, caps);
+    deps.logger.info(
+      { patientId, survivor, flagsSetInactive: retired },
+      'merged patient: not assessed; survivor queued',
+    );
+    return { written: 0, unchanged: 0, retracted: 0, notWritten: 0, timepoints: 0, mergedInto: survivor };
+  }
   const stop = deps.metrics.assessmentSeconds.startTimer();
   const result = assessResources(resources);
   stop();
   const entries = result.transaction.entry?.length ?? 0;
-  if (entries === 0) {
-    deps.logger.info({ patientId, resources: resources.length }, 'no post-baseline timepoint; nothing written');
-    return { written: 0, unchanged: 0, timepoints: 0 };
-  }
+  const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
+  // Written even with nothing rendered: outputs of timepoints that no longer exist are retracted.
   const stopWrite = deps.metrics.writeSeconds.startTimer();
-  const written = await writeResults(deps.client, result.transaction, caps);
+  const written = await writePatientResults(deps.client, id, result.transaction, caps, deps.ledger);
   stopWrite();
-  const outcome = { ...written, timepoints: result.assessment.timepoints.length, status: result.assessment.status };
+  for (const s of written.skipped) deps.metrics.outputsNotWritten.inc({ type: s.type, reason: s.reason });
+  const outcome: AssessOutcome = {
+    written: written.written,
+    unchanged: written.unchanged,
+    retracted: written.retracted,
+    notWritten: written.skipped.length,
+    timepoints: result.assessment.timepoints.length,
+    status: result.assessment.status,
+  };
   deps.logger.info({ patientId, resources: resources.length, entries, ...outcome }, 'patient assessed');
   return outcome;
 }

@@ -96,17 +96,20 @@ async function startEchoingServer(): Promise<EchoingServer> {
     status,
   });
 
+  let refuseNextToken = true;
   app.post('/token', express.urlencoded({ extended: false }), (req, res) => {
     state.tokenRequests++;
-    // While failing, every other token request is refused with the credentials echoed back (the rest succeed, so
-    // the FHIR requests are made, and fail too). Tokens live 2 s, so the adapter keeps asking.
-    if (state.failing && state.tokenRequests % 2 === 1) {
+    // While failing, every other token request is refused with the credentials echoed back, the first one included
+    // (the rest succeed, so the FHIR requests are made, and fail too). Tokens live 2 s, so the adapter keeps asking.
+    if (state.failing && refuseNextToken) {
+      refuseNextToken = false;
       state.tokensRefused++;
       res
         .status(401)
         .json({ error: 'invalid_client', error_description: JSON.stringify({ headers: req.headers, body: req.body }) });
       return;
     }
+    refuseNextToken = true;
     res.json({ access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 2, scope: req.body?.scope });
   });
   app.use('/fhir/R4', (req, res, next) => {

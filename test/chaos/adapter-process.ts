@@ -60,8 +60,11 @@ export interface AdapterProcessOptions {
   database: AdapterDatabase;
   /** Written in failure messages. */
   label?: string;
-  /** Extra environment (e.g. QUEUE_CONCURRENCY). */
-  env?: Record<string, string>;
+  /**
+   * Extra environment (e.g. QUEUE_CONCURRENCY), or a function of the adapter's URL (PUBLIC_URL); a variable set to
+   * undefined is left unset (the adapter's default).
+   */
+  env?: Record<string, string | undefined> | ((url: string) => Record<string, string | undefined>);
 }
 
 export interface AdapterProcess {
@@ -111,7 +114,7 @@ export async function adapterProcess(options: AdapterProcessOptions): Promise<Ad
     ...(options.database.kind === 'postgres'
       ? { DATABASE_URL: options.database.url }
       : { DATA_DIR: options.database.dataDir }),
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env(url) : options.env),
   };
 
   let child: ChildProcess | undefined;

@@ -169,10 +169,12 @@ describe('readPatientContext', () => {
     expect(isRetryable(err)).toBe(false);
   });
 
-  it('skips an unsupported BodyStructure search but fails on a required one', async () => {
+  it('skips an unsupported BodyStructure or Flag search but fails on a required one', async () => {
     server.handle(fakeFhir(() => server, { BodyStructure: { status: 400 } }));
     await expect(readPatientContext(client(), 'p1', { batch: true })).resolves.toHaveLength(9);
-    server.handle(fakeFhir(() => server, { Flag: { status: 403 } }));
+    server.handle(fakeFhir(() => server, { Flag: { status: 404 } }));
+    await expect(readPatientContext(client(), 'p1', { batch: true })).resolves.not.toHaveLength(0);
+    server.handle(fakeFhir(() => server, { ImagingStudy: { status: 403 } }));
     const err = await readPatientContext(client(), 'p1', { batch: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FhirRequestError);
     expect((err as FhirRequestError).status).toBe(403);

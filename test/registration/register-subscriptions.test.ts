@@ -16,6 +16,8 @@ import {
 import {
   type AdapterSubscription,
   buildSubscriptions,
+  OWNER_TAG_SYSTEM,
+  ownerCode,
   readSubscriptionTemplates,
   SUBSCRIPTION_EXT,
   SUBSCRIPTION_KEYS,
@@ -61,7 +63,10 @@ describe('buildSubscriptions', () => {
         payload: 'application/fhir+json',
         header: [`Authorization: Bearer ${SECRET}`],
       });
-      expect(s.meta?.tag).toEqual([{ system: IDENTIFIER_SYSTEM, code: subscriptionKey(s) }]);
+      expect(s.meta?.tag).toEqual([
+        { system: IDENTIFIER_SYSTEM, code: subscriptionKey(s) },
+        { system: OWNER_TAG_SYSTEM, code: ownerCode('https://adapter.example.org/notifications') },
+      ]);
       expect(s.extension).toContainEqual({
         url: SUBSCRIPTION_EXT.r5Identifier,
         valueIdentifier: { system: IDENTIFIER_SYSTEM, value: subscriptionKey(s) },

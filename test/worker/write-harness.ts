@@ -1,0 +1,164 @@
+/**
+ * The worker's assess-and-write job against a sandbox that imitates a server (SANDBOX_PROFILE), over loopback HTTP:
+ * the case loaded as a hospital's systems would (POST /sandbox/load), the job run as the service runs it, every
+ * request the adapter makes recorded, writes made to fail after a count (a write interrupted half-way).
+ */
+import type { Bundle, Flag, Observation, Resource } from '@medplum/fhirtypes';
+import { pino } from 'pino';
+import { expect } from 'vitest';
+import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
+import type { SandboxProfileName } from '../../src/config/change-detection.ts';
+import { clearCapabilitiesCache, readCapabilities } from '../../src/fhir/capabilities.ts';
+import { createFhirClient } from '../../src/fhir/client-factory.ts';
+import { memoryLedger, type WriteLedger } from '../../src/fhir/written-resources.ts';
+import { assessResources } from '../../src/pipeline/assess-resources.ts';
+import { createMetrics, type Metrics } from '../../src/server/metrics.ts';
+import { type AssessOutcome, assessPatientJob } from '../../src/worker/assess-patient.ts';
+import { loadCase, type TestCase } from '../e2e/cases.ts';
+import { loadIntoSandbox, type SandboxServer, startSandboxServer } from '../e2e/harness.ts';
+
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+export interface WriteBench {
+  server: SandboxServer;
+  requests: Recorded[];
+  metrics: Metrics;
+  ledger: WriteLedger;
+  /** Makes the n-th write request from now (1 = the next) and every later one fail as a dropped connection. */
+  failWritesFrom(n: number | undefined): void;
+  /** Runs the assess-patient job once. */
+  assess(patientId: string): Promise<AssessOutcome | undefined>;
+  close(): Promise<void>;
+}
+
+const isWrite = (method: string, url: string) =>
+  method === 'PUT' || method === 'DELETE' || (method === 'POST' && !url.includes('_search'));
+
+export async function startWriteBench(profile: SandboxProfileName): Promise<WriteBench> {
+  const server = await startSandboxServer({ profile });
+  const requests: Recorded[] = [];
+  let failFrom: number | undefined;
+  let writes = 0;
+  const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const headers = Object.fromEntries(new Headers(init?.headers).entries());
+    requests.push({ method, url, headers });
+    if (isWrite(method, url)) {
+      writes++;
+      if (failFrom !== undefined && writes >= failFrom) throw new TypeError('fetch failed (write interrupted)');
+    }
+    return fetch(input, init);
+  };
+  const client = createFhirClient(
+    { port: 0, fhir: { baseUrl: server.baseUrl, timeoutMs: 10_000, auth: { mode: 'none' } } },
+    { fetch: fetchFn as never },
+  );
+  clearCapabilitiesCache();
+  const metrics = createMetrics();
+  const ledger = memoryLedger();
+  const deps = {
+    client,
+    capabilities: () => readCapabilities(client),
+    metrics,
+    logger: pino({ level: 'silent' }),
+    ledger,
+  };
+  return {
+    server,
+    requests,
+    metrics,
+    ledger,
+    failWritesFrom(n) {
+      writes = 0;
+      failFrom = n;
+    },
+    assess: (patientId) => assessPatientJob(deps, patientId),
+    close: () => server.close(),
+  };
+}
+
+/** Loads a sample case into the sandbox (POST /sandbox/load, unrestricted by the profile). */
+export async function loadSample(
+  bench: WriteBench,
+  name: string,
+  change?: (tc: TestCase) => TestCase,
+): Promise<TestCase> {
+  const tc0 = loadCase(name);
+  const tc = change ? change(tc0) : tc0;
+  const bundle: Bundle = {
+    resourceType: 'Bundle',
+    type: 'collection',
+    entry: tc.resources.map((resource) => ({ resource })),
+  };
+  await loadIntoSandbox(bench.server.url, bundle);
+  return tc;
+}
+
+const keyOf = (r: Resource) =>
+  ((r as { identifier?: { system?: string; value?: string }[] }).identifier ?? []).find(
+    (i) => i.system === IDENTIFIER_SYSTEM,
+  )?.value;
+
+/** Every current resource the adapter wrote for the patient, by type, as `key status` lines, sorted. */
+export function writtenByType(bench: WriteBench, patientId: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const type of ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag'] as const) {
+    const rows = bench.server.repo
+      .listCurrent<Resource>(type)
+      .filter((r) => keyOf(r)?.startsWith(`${patientId}/`))
+      .map((r) => `${keyOf(r)} ${(r as { status?: string }).status}`)
+      .sort();
+    if (rows.length > 0) out[type] = rows;
+  }
+  const provenance = bench.server.repo.listCurrent<Resource>('Provenance').length;
+  if (provenance > 0) out.Provenance = [`${provenance}`];
+  return out;
+}
+
+/** Current resources of a type carrying the adapter's identifier for the patient. */
+export function adapterResources<T extends Resource>(
+  bench: WriteBench,
+  type: T['resourceType'],
+  patientId: string,
+): T[] {
+  return bench.server.repo.listCurrent<T>(type).filter((r) => keyOf(r)?.startsWith(`${patientId}/`));
+}
+
+/** The value of the irecist metric counting outputs not written. */
+export async function notWrittenCount(bench: WriteBench, type: string, reason: string): Promise<number> {
+  const metric = await bench.metrics.outputsNotWritten.get();
+  return metric.values.find((v) => v.labels.type === type && v.labels.reason === reason)?.value ?? 0;
+}
+
+/**
+ * Asserts that what the adapter's resources on the server say agrees with `assess` on the patient's current data:
+ * the timepoints in force (final timepoint Observations: date and response) and the active Flag (the status, when
+ * flagged and the server holds Flags).
+ */
+export function expectAgreesWithAssess(bench: WriteBench, patientId: string, options: { flags: boolean }): void {
+  const inputs = ['Patient', 'Observation', 'ImagingStudy', 'MedicationAdministration', 'Medication', 'BodyStructure']
+    .flatMap((t) => bench.server.repo.listCurrent<Resource>(t as Resource['resourceType']))
+    .filter((r) => keyOf(r) === undefined)
+    .filter(
+      (r) =>
+        r.resourceType === 'Medication' || JSON.stringify(r).includes(`Patient/${patientId}`) || r.id === patientId,
+    );
+  const { assessment } = assessResources(inputs);
+  const expected = assessment.timepoints.map((tp) => `${tp.date} ${tp.response}`);
+  const written = adapterResources<Observation>(bench, 'Observation', patientId)
+    .filter((o) => keyOf(o)?.includes('/timepoint-response/') && o.status === 'final')
+    .map((o) => `${keyOf(o)?.split('/').at(-1)} ${o.valueCodeableConcept?.coding?.[0]?.code}`)
+    .sort();
+  expect(written).toEqual([...expected].sort());
+  if (!options.flags) return;
+  const active = adapterResources<Flag>(bench, 'Flag', patientId)
+    .filter((f) => f.status === 'active')
+    .map((f) => f.code?.coding?.[0]?.code);
+  const flagged = assessment.timepoints.at(-1)?.flagPriority !== undefined;
+  expect(active).toEqual(flagged ? [assessment.status] : []);
+}
