@@ -11,6 +11,7 @@
  *   5. growth with 10x the patients and 10x the timepoints (bench/growth.ts)
  *   6. backlog drain, assessments/s per process beside the bare round trips (bench/drain.ts; PGlite 1 process,
  *      PostgreSQL 1 and 2 processes)
+ *   7. backfill --from-server, when bench/backfill.ts is there (its own page has the figures)
  *
  * Stops by itself: a part past its own limit is stopped (SIGTERM, then SIGKILL), and the whole run past
  * BENCH_ALL_DEADLINE_S (default: 27 min quick, 110 min + the soak's extra minutes full) writes what it has and exits 2.
@@ -189,6 +190,11 @@ const drainConfigs = DATABASES.flatMap((db) => (db === 'postgres' ? ['postgres:1
 const drainPart = await runPart('./drain.ts', { BENCH_DRAIN_CONFIGS: drainConfigs.join(',') }, quick ? 400 : 1800, {
   command: `${q}BENCH_DRAIN_CONFIGS=${drainConfigs.join(',')} npm run bench:drain`,
 });
+
+// The backfill benchmark belongs to the backfill work; its figures stay on its own page.
+const backfillPart = existsSync(here('./backfill.ts'))
+  ? await runPart('./backfill.ts', {}, quick ? 400 : 1800, { command: `${q}npm run bench:backfill` })
+  : undefined;
 
 let dropped = 0;
 try {
@@ -370,6 +376,16 @@ else {
       cmd(drainPart),
     ]);
   }
+}
+// 7. Backfill
+if (backfillPart) {
+  rows.push([
+    '7. backfill --from-server (patients/s, peak RSS against the bare export download + writes)',
+    backfillPart.ok ? 'see bench/results/backfill.md' : `not measured (${backfillPart.note ?? 'no result'})`,
+    'as on that page',
+    backfillPart.ok ? '—' : '**MISS**',
+    cmd(backfillPart),
+  ]);
 }
 // Grouped by figure number (stable: the order within a figure stays as built).
 rows.sort((a, b) => Number.parseInt(a[0], 10) - Number.parseInt(b[0], 10));
