@@ -160,6 +160,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
         software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
         security: sandboxSmartSecurity(url),
         profile: config.detection.sandboxProfile,
+        // Subscriptions deliver only to this adapter (as bound, and as PUBLIC_URL says) and the configured list.
+        subscriptionEndpoints: [
+          `${url}/notifications`,
+          `${config.publicUrl.replace(/\/+$/, '')}/notifications`,
+          ...config.exposure.sandboxSubscriptionEndpoints,
+        ],
       })
     : undefined;
   const client = fhirClientFor(config, options, metrics, sandbox);
