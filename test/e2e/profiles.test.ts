@@ -9,18 +9,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Bundle, CapabilityStatement, Resource } from '@medplum/fhirtypes';
+import type { Bundle } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { loadConfig } from '../../src/config.ts';
-import { parseCapabilities } from '../../src/fhir/capabilities.ts';
-import { planWrites } from '../../src/fhir/write-plan.ts';
-import { assessResources } from '../../src/pipeline/assess-resources.ts';
 import type { SandboxRepository } from '../../src/sandbox/index.ts';
 import { type RunningService, startService } from '../../src/service/start-service.ts';
 import { loadCase } from './cases.ts';
 import { loadIntoSandbox, POSTGRES_URL, waitFor, waitForQueueQuiet } from './harness.ts';
+import { expectedOutputs, versions, written } from './profile-outputs.ts';
 
 const CASE = 'confirmed-progression';
 let service: RunningService | undefined;
@@ -59,56 +56,6 @@ async function start(profile: SandboxProfileName, requests: Recorded[]): Promise
   });
 }
 
-const keyOf = (r: Resource): string | undefined =>
-  ((r as { identifier?: { system?: string; value?: string }[] }).identifier ?? []).find(
-    (i) => i.system === IDENTIFIER_SYSTEM,
-  )?.value;
-
-/** Every current resource the adapter wrote for the patient, by type, as `key status` lines (Provenance: a count). */
-function written(repo: SandboxRepository, patientId: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const type of ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag'] as const) {
-    const rows = repo
-      .listCurrent<Resource>(type)
-      .filter((r) => keyOf(r)?.startsWith(`${patientId}/`))
-      .map((r) => `${keyOf(r)} ${(r as { status?: string }).status}`)
-      .sort();
-    if (rows.length > 0) out[type] = rows;
-  }
-  const provenance = repo.listCurrent<Resource>('Provenance').length;
-  if (provenance > 0) out.Provenance = [`${provenance}`];
-  return out;
-}
-
-/** `Type/id@version` of every current resource the adapter wrote for the patient. */
-function versions(repo: SandboxRepository, patientId: string): string[] {
-  return ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag', 'Provenance']
-    .flatMap((type) => repo.listCurrent<Resource>(type as Resource['resourceType']))
-    .filter((r) => keyOf(r)?.startsWith(`${patientId}/`) || r.resourceType === 'Provenance')
-    .map((r) => `${r.resourceType}/${r.id}@${r.meta?.versionId}`)
-    .sort();
-}
-
-/** What `assess` gives for the server's data, limited to what the profile's write plan can create. */
-async function expectedFor(s: RunningService, patientId: string): Promise<Record<string, string[]>> {
-  const cs = (await (await fetch(`${s.url}/fhir/R4/metadata`)).json()) as CapabilityStatement;
-  const plan = planWrites(parseCapabilities(cs));
-  const repo = s.sandbox?.repo as SandboxRepository;
-  const inputs = ['Patient', 'Observation', 'ImagingStudy', 'MedicationAdministration', 'BodyStructure']
-    .flatMap((t) => repo.listCurrent<Resource>(t as Resource['resourceType']))
-    .filter((r) => JSON.stringify(r).includes(patientId) && keyOf(r) === undefined);
-  const out: Record<string, string[]> = {};
-  for (const e of assessResources(inputs, { outputs: plan.outputs }).transaction.entry ?? []) {
-    const r = e.resource as Resource & { status?: string };
-    const key = keyOf(r);
-    const type = r.resourceType as keyof typeof plan.types;
-    if (!key || !plan.types[type]?.create) continue;
-    out[type] = [...(out[type] ?? []), `${key} ${r.status}`].sort();
-  }
-  if (plan.types.Provenance.create) out.Provenance = ['1'];
-  return out;
-}
-
 /** A write to a FHIR resource (the Bulk Data job's DELETE, which releases its files, is not one). */
 const isWrite = (r: Recorded): boolean =>
   ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) &&
@@ -135,7 +82,7 @@ describe.each([
     };
     await loadIntoSandbox(service.url, bundle);
     const repo = service.sandbox?.repo as SandboxRepository;
-    const expected = await expectedFor(service, tc.patientId);
+    const expected = await expectedOutputs(`${service.url}/fhir/R4`, repo, tc.patientId);
     expect(Object.keys(expected).length).toBeGreaterThan(0);
     await waitFor(
       () => JSON.stringify(written(repo, tc.patientId)) === JSON.stringify(expected),
