@@ -229,7 +229,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     watchIntervalMs: options.watchIntervalMs ?? 300_000,
   });
   if (readiness) checks.push(readiness);
-  detection.start();
+  await detection.start();
   const changeDetection = detection.describe();
   log.info({ port, sandbox: Boolean(sandbox), changeDetection, database: db.kind }, 'irecist-adapter started');
 

@@ -8,6 +8,7 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
 import { writePatientResults } from '../fhir/write-patient-results.ts';
+import { planWrites } from '../fhir/write-plan.ts';
 import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
@@ -69,7 +70,7 @@ export async function assessPatientJob(
     return { written: 0, unchanged: 0, retracted: 0, notWritten: 0, timepoints: 0, mergedInto: survivor };
   }
   const stop = deps.metrics.assessmentSeconds.startTimer();
-  const result = assessResources(resources);
+  const result = assessResources(resources, { outputs: planWrites(caps).outputs });
   stop();
   const entries = result.transaction.entry?.length ?? 0;
   const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;

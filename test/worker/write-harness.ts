@@ -10,12 +10,14 @@ import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { clearCapabilitiesCache, readCapabilities } from '../../src/fhir/capabilities.ts';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
+import { isAsLeft } from '../../src/fhir/ownership.ts';
 import { memoryLedger, type WriteLedger } from '../../src/fhir/written-resources.ts';
 import { assessResources } from '../../src/pipeline/assess-resources.ts';
 import { createMetrics, type Metrics } from '../../src/server/metrics.ts';
 import { type AssessOutcome, assessPatientJob } from '../../src/worker/assess-patient.ts';
 import { loadCase, type TestCase } from '../e2e/cases.ts';
 import { loadIntoSandbox, type SandboxServer, startSandboxServer } from '../e2e/harness.ts';
+import { validateWritten } from '../support/fhir-validation/validate.ts';
 
 export interface Recorded {
   method: string;
@@ -161,4 +163,17 @@ export function expectAgreesWithAssess(bench: WriteBench, patientId: string, opt
     .map((f) => f.code?.coding?.[0]?.code);
   const flagged = assessment.timepoints.at(-1)?.flagPriority !== undefined;
   expect(active).toEqual(flagged ? [assessment.status] : []);
+}
+
+/**
+ * Asserts every current resource the adapter wrote for the patient, and that is still as it left it, validates
+ * against base R4 and its profile (what others changed is theirs).
+ */
+export function expectAllValid(bench: WriteBench, patientId: string): void {
+  for (const type of ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag'] as const) {
+    for (const r of adapterResources<Resource>(bench, type, patientId).filter(isAsLeft)) {
+      const errors = validateWritten(r).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      expect(errors, `${type} ${keyOf(r)}`).toEqual([]);
+    }
+  }
 }

@@ -13,6 +13,7 @@ import { loadIntoSandbox } from '../e2e/harness.ts';
 import {
   adapterResources,
   expectAgreesWithAssess,
+  expectAllValid,
   loadSample,
   notWrittenCount,
   startWriteBench,
@@ -65,8 +66,8 @@ const flags = () => adapterResources<Flag>(bench, 'Flag', P);
 const versions = async (type: string, id: string) =>
   (await bench.server.repo.readHistory(type as 'Flag', id)).entry?.length ?? 0;
 
-async function start(): Promise<TestCase> {
-  bench = await startWriteBench('medplum');
+async function start(profile: 'medplum' | 'epic' = 'medplum'): Promise<TestCase> {
+  bench = await startWriteBench(profile);
   const tc = await loadSample(bench, P);
   await bench.assess(P);
   return tc;
@@ -196,6 +197,7 @@ describe('what the adapter will and will not touch', () => {
     expect(ours?.extension?.find((e) => e.url === SUPERSEDES_EXTENSION)?.valueReference?.reference).toBe(
       `DiagnosticReport/${report!.id}`,
     );
+    expectAllValid(bench, P);
     // Written once: assessed again, nothing more.
     await bench.assess(P);
     expect(
@@ -213,7 +215,13 @@ describe('retractions', () => {
     expect(before?.code?.coding?.[0]?.code).toBe('confirmed-progression');
     await reload(retractScan(tc, 2));
     const outcome = await bench.assess(P);
-    expect(outcome?.retracted).toBe(2);
+    // The report, the timepoint Observation and the CancerDiseaseStatus Observation of that scan.
+    expect(outcome?.retracted).toBe(3);
+    expect(
+      adapterResources<Observation>(bench, 'Observation', P)
+        .filter((o) => keyOf(o) === `${P}/disease-status/${LATEST}`)
+        .map((o) => o.status),
+    ).toEqual(['entered-in-error']);
     expect(reportOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(timepointOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(reportOf(FIRST).map((r) => r.status)).toEqual(['final']);
@@ -227,6 +235,7 @@ describe('retractions', () => {
         .map((f) => f.code?.coding?.[0]?.code),
     ).toEqual(['possible-pseudoprogression']);
     expectAgreesWithAssess(bench, P, { flags: true });
+    expectAllValid(bench, P);
     // Nothing more the next time.
     expect(await bench.assess(P)).toMatchObject({ written: 0, retracted: 0 });
   });
@@ -251,5 +260,32 @@ describe('retractions', () => {
     await bench.assess(P);
     expect(reportOf(LATEST).map((r) => r.status)).toEqual(['amended']);
     expect(timepointOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
+  });
+
+  it("on epic: the scan's timepoint Observation, CancerDiseaseStatus and DocumentReference set entered-in-error", async () => {
+    const tc = await start('epic');
+    const ofLatest = () =>
+      [
+        ...adapterResources<Observation>(bench, 'Observation', P),
+        ...adapterResources<Resource>(bench, 'DocumentReference', P),
+      ]
+        .filter((r) => keyOf(r).endsWith(`/${LATEST}`))
+        .map((r) => `${r.resourceType} ${keyOf(r).split('/')[1]} ${(r as { status?: string }).status}`)
+        .sort();
+    expect(ofLatest()).toEqual([
+      'DocumentReference report-document current',
+      'Observation disease-status final',
+      'Observation timepoint-response final',
+    ]);
+    await reload(retractScan(tc, 2));
+    expect(await bench.assess(P)).toMatchObject({ retracted: 3 });
+    expect(ofLatest()).toEqual([
+      'DocumentReference report-document entered-in-error',
+      'Observation disease-status entered-in-error',
+      'Observation timepoint-response entered-in-error',
+    ]);
+    expectAgreesWithAssess(bench, P, { flags: false });
+    expectAllValid(bench, P);
+    expect(await bench.assess(P)).toMatchObject({ written: 0, retracted: 0 });
   });
 });

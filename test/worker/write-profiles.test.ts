@@ -13,6 +13,7 @@ import { planWrites } from '../../src/fhir/write-plan.ts';
 import { assessResources } from '../../src/pipeline/assess-resources.ts';
 import {
   expectAgreesWithAssess,
+  expectAllValid,
   loadSample,
   startWriteBench,
   type WriteBench,
@@ -37,7 +38,7 @@ async function expectedFor(b: WriteBench, patientId: string): Promise<Record<str
     .filter(
       (r) => !(r as { identifier?: { system?: string }[] }).identifier?.some((i) => i.system === IDENTIFIER_SYSTEM),
     );
-  const { transaction } = assessResources(inputs);
+  const { transaction } = assessResources(inputs, { outputs: plan.outputs });
   const out: Record<string, string[]> = {};
   for (const e of transaction.entry ?? []) {
     const r = e.resource as Resource & { identifier?: { system?: string; value?: string }[]; status?: string };
@@ -62,6 +63,7 @@ describe.each(['medplum', 'hapi', 'epic', 'oracle'] as SandboxProfileName[])(
       expect(writtenByType(bench, CASE)).toEqual(expected);
 
       expectAgreesWithAssess(bench, CASE, { flags: profile === 'medplum' || profile === 'hapi' });
+      expectAllValid(bench, CASE);
 
       const second = await bench.assess(CASE);
       expect(second).toMatchObject({ written: 0, retracted: 0 });
