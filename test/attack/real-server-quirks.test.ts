@@ -180,6 +180,34 @@ describe('WebSub signatures and media types', () => {
 });
 
 describe('deletes and id-only notifications of resources the server does not have', () => {
+  it('a delete that names its patient assesses that patient, even one the server no longer has', async () => {
+    const body = JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'https://fhir.example.org/fhir/Observation/gone-obs-1',
+          resource: {
+            resourceType: 'Observation',
+            id: 'gone-obs-1',
+            status: 'final',
+            code: { text: 'lesion' },
+            subject: { reference: 'Patient/gone-patient-1' },
+          },
+          request: { method: 'DELETE', url: 'Observation/gone-obs-1' },
+        },
+      ],
+    });
+    const answer = await deliver('POST', '/notifications', body, {
+      'content-type': 'application/fhir+json',
+      ...BEARER,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.queued).toEqual([[{ kind: 'assess-patient', patientId: 'gone-patient-1' }]]);
+    await waitForQueueQuiet(adapter.queue);
+    expect(await adapter.queue.listDeadLetters()).toEqual([]);
+  });
+
   it('404/410: dropped with a metric, no dead letter', async () => {
     const metrics = async () =>
       metricValue(await (await fetch(`${adapter.url}/metrics`)).text(), 'irecist_jobs_total', {
