@@ -13,6 +13,7 @@
 import { createHmac } from 'node:crypto';
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNVERIFIED_DELETES_PER_WINDOW } from '../../src/intake/legacy-medplum-delete.ts';
 import type { RunningService } from '../../src/service/start-service.ts';
 import {
   dropSchema,
@@ -113,6 +114,22 @@ describe('Medplum before PR 6557: deletes signed over the deleted resource, sent
     ]);
     await waitForQueueQuiet(adapter.queue);
     expect(await adapter.queue.listDeadLetters()).toEqual([]);
+  });
+
+  it('unsigned deletes are capped per window: past the cap 429 (the server retries), nothing queued', async () => {
+    const send = (i: number) =>
+      deliver('POST', '/notifications', '{}', {
+        'content-type': 'application/fhir+json',
+        'x-medplum-interaction': 'delete',
+        'x-medplum-deleted-resource': `Observation/capped-${i}`,
+        'x-signature': 'b'.repeat(64),
+      });
+    const answers = [];
+    for (let i = 0; i < UNVERIFIED_DELETES_PER_WINDOW + 5; i++) answers.push(await send(i));
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    for (const a of refused) expect(a.queued).toEqual([]);
+    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(UNVERIFIED_DELETES_PER_WINDOW);
   });
 
   it.each([
