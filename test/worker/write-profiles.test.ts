@@ -4,16 +4,12 @@
  * conditional request where the profile lists none; what the server's current data gives under `assess` is what is
  * written.
  */
-import type { CapabilityStatement, Resource } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import type { SandboxProfileName } from '../../src/config/change-detection.ts';
-import { parseCapabilities } from '../../src/fhir/capabilities.ts';
-import { planWrites } from '../../src/fhir/write-plan.ts';
-import { assessResources } from '../../src/pipeline/assess-resources.ts';
 import {
   expectAgreesWithAssess,
   expectAllValid,
+  expectedFor,
   loadSample,
   startWriteBench,
   type WriteBench,
@@ -26,30 +22,6 @@ afterEach(async () => {
   await bench?.close();
   bench = undefined;
 });
-
-/** What `assess` gives for the patient's data as the server holds it now, limited to what the plan can create. */
-async function expectedFor(b: WriteBench, patientId: string): Promise<Record<string, string[]>> {
-  const cs = (await (await fetch(`${b.server.baseUrl}/metadata`)).json()) as CapabilityStatement;
-  const plan = planWrites(parseCapabilities(cs));
-  const repo = b.server.repo;
-  const inputs: Resource[] = ['Patient', 'Observation', 'ImagingStudy', 'MedicationAdministration', 'BodyStructure']
-    .flatMap((t) => repo.listCurrent<Resource>(t as Resource['resourceType']))
-    .filter((r) => JSON.stringify(r).includes(patientId))
-    .filter(
-      (r) => !(r as { identifier?: { system?: string }[] }).identifier?.some((i) => i.system === IDENTIFIER_SYSTEM),
-    );
-  const { transaction } = assessResources(inputs, { outputs: plan.outputs });
-  const out: Record<string, string[]> = {};
-  for (const e of transaction.entry ?? []) {
-    const r = e.resource as Resource & { identifier?: { system?: string; value?: string }[]; status?: string };
-    const key = r.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM)?.value;
-    const type = r.resourceType as keyof typeof plan.types;
-    if (!key || !plan.types[type]?.create) continue;
-    out[type] = [...(out[type] ?? []), `${key} ${r.status}`].sort();
-  }
-  if (plan.types.Provenance.create) out.Provenance = ['1'];
-  return out;
-}
 
 describe.each(['medplum', 'hapi', 'epic', 'oracle'] as SandboxProfileName[])(
   'write plan on the %s profile',
