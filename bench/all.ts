@@ -9,6 +9,7 @@
  *   3. memory under a soak (bench/soak.ts, BENCH_SOAK_MINUTES, default 10; 1 quick)
  *   4. pipeline time per patient / JSON.parse (bench/pipeline.bench.ts)
  *   5. growth with 10x the patients and 10x the timepoints (bench/growth.ts)
+ *   7. backfill --from-server of a whole sandbox, beside the bare export + writes (bench/backfill.ts)
  *   6. backlog drain, assessments/s per process beside the bare round trips (bench/drain.ts; PGlite 1 process,
  *      PostgreSQL 1 and 2 processes)
  *
@@ -22,6 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { BackfillBenchResult } from './backfill.ts';
 import type { DrainRow } from './drain.ts';
 import type { GrowthCase, GrowthResult } from './growth.ts';
 import type { PipelineRow } from './pipeline.bench.ts';
@@ -44,6 +46,8 @@ const FLAT_MB_PER_MIN = 1;
 const PIPELINE_AIM = 3;
 const GROWTH_PATIENTS_AIM = 1.5;
 const GROWTH_TIMEPOINTS_AIM = 10;
+// As bench/backfill.ts (a value import would run that script).
+const RSS_GROWTH_AIM = 1.5;
 // As bench/drain.ts (a value import would run that script).
 const DRAIN_RATE_AIM = 100;
 const DRAIN_RATIO_AIM = 1.5;
@@ -188,6 +192,13 @@ for (const db of DATABASES) {
 const drainConfigs = DATABASES.flatMap((db) => (db === 'postgres' ? ['postgres:1', 'postgres:2'] : ['pglite:1']));
 const drainPart = await runPart('./drain.ts', { BENCH_DRAIN_CONFIGS: drainConfigs.join(',') }, quick ? 400 : 1800, {
   command: `${q}BENCH_DRAIN_CONFIGS=${drainConfigs.join(',')} npm run bench:drain`,
+});
+
+// Backfill from the server's Bulk Data export (PGlite; its own sandbox): the sizes from BENCH_BACKFILL_* if set.
+const backfillSizes = quick ? ['--patients', '300', '--small', '100'] : [];
+const backfillPart = await runPart('./backfill.ts', {}, quick ? 900 : 3600, {
+  args: backfillSizes,
+  command: `${q}npm run bench:backfill${backfillSizes.length ? ` -- ${backfillSizes.join(' ')}` : ''}`,
 });
 
 let dropped = 0;
@@ -370,6 +381,28 @@ else {
       cmd(drainPart),
     ]);
   }
+}
+// 7. Backfill --from-server
+const backfill = backfillPart.result as BackfillBenchResult | undefined;
+const backfillAim = `peak RSS with more patients <= ${RSS_GROWTH_AIM}x; beside the bare export + writes`;
+if (!backfillPart.ok || !backfill) rows.push(notMeasured('7. backfill --from-server', backfillAim, backfillPart));
+else {
+  for (const r of backfill.rows) {
+    rows.push([
+      `7. backfill --from-server, ${r.patients} patients x ${backfill.timepoints} timepoints (PGlite, concurrency ${backfill.concurrency})`,
+      `**${r.backfillSeconds.toFixed(0)} s, ${r.patientsPerSecond.toFixed(1)} patients/s, peak RSS ${r.peakRssMb.toFixed(0)} MB**; bare export ${r.bareExportSeconds.toFixed(0)} s + writes at ${r.bareWritesPerSecond.toFixed(1)}/s = ${r.floorSeconds.toFixed(0)} s (${x(r.ratio)})`,
+      '(reported)',
+      r.failed ? '**MISS**' : '—',
+      cmd(backfillPart),
+    ]);
+  }
+  rows.push([
+    '7. backfill peak RSS, larger / smaller run',
+    `**${x(backfill.rssGrowth)}**`,
+    backfillAim,
+    verdict(backfill.rssGrowth <= RSS_GROWTH_AIM),
+    cmd(backfillPart),
+  ]);
 }
 // Grouped by figure number (stable: the order within a figure stays as built).
 rows.sort((a, b) => Number.parseInt(a[0], 10) - Number.parseInt(b[0], 10));

@@ -29,7 +29,7 @@ import { contextResourceTypes } from '../src/backfill/context-types.ts';
 import { createBulkClient } from '../src/bulk/bulk-client.ts';
 import { readCapabilities } from '../src/fhir/capabilities.ts';
 import { createFhirClient } from '../src/fhir/client-factory.ts';
-import { writeResults } from '../src/fhir/write-results.ts';
+import { isRetryable, writeResults } from '../src/fhir/write-results.ts';
 import { logger } from '../src/logging.ts';
 import { assessResources } from '../src/pipeline/assess-resources.ts';
 import { envInt, installDeadline, onAbort, quickMode, say, writeResultJson } from './run-control.ts';
@@ -171,6 +171,23 @@ async function bareExport(group: string): Promise<{ seconds: number; lines: numb
   return { seconds, lines };
 }
 
+/** One plain write; a refused connection or a 5xx under load is tried again, as the backfill's own retries do. */
+async function writeWithRetries(
+  client: ReturnType<typeof createFhirClient>,
+  bundle: Bundle,
+  caps: Awaited<ReturnType<typeof readCapabilities>>,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await writeResults(client, bundle, caps);
+      return;
+    } catch (err) {
+      if (!isRetryable(err) || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
+}
+
 /** Plain transaction writes of precomputed results, CONCURRENCY lanes: patients per second. */
 async function bareWrites(label: string): Promise<number> {
   const client = createFhirClient({ port: 0, fhir: { baseUrl: base, timeoutMs: 60_000, auth: { mode: 'none' } } });
@@ -186,7 +203,7 @@ async function bareWrites(label: string): Promise<number> {
   let next = 0;
   const started = performance.now();
   const lane = async (): Promise<void> => {
-    for (let i = next++; i < results.length; i = next++) await writeResults(client, results[i] as Bundle, caps);
+    for (let i = next++; i < results.length; i = next++) await writeWithRetries(client, results[i] as Bundle, caps);
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, lane));
   return results.length / ((performance.now() - started) / 1000);
@@ -200,10 +217,11 @@ for (const g of groups) await loadGroup(g.group, g.prefix, g.count);
 
 const rows: BackfillRow[] = [];
 for (const g of groups) {
-  say(`backfill --from-server --group ${g.group} (${g.count} patients)`);
-  const run = await runBackfill(g.group);
+  // The bare export first: after the backfill the Group's export would also hold the adapter's own outputs.
   say(`bare export of ${g.group}`);
   const exported = await bareExport(g.group);
+  say(`backfill --from-server --group ${g.group} (${g.count} patients)`);
+  const run = await runBackfill(g.group);
   say(`bare writes (${BARE_SAMPLE} patients)`);
   const writeRate = await bareWrites(g.group);
   const floorSeconds = exported.seconds + g.count / writeRate;

@@ -37,9 +37,9 @@ function remember(key: string, svg: string): void {
  * @param assessment - The engine's assessment of the patient.
  * @param record - The mapped record (doses, ctDNA, tumour markers).
  * @param asOf - The report's scan date.
- * @returns The SVG; the same input gives the same bytes.
+ * @returns The SVG (the same input gives the same bytes), or undefined when the chart cannot be drawn.
  */
-export function reportChartSvg(assessment: Assessment, record: PatientRecord, asOf: string): string {
+export function reportChartSvg(assessment: Assessment, record: PatientRecord, asOf: string): string | undefined {
   const model = chartModelOf(assessment, { record, asOf });
   const key = createHash('sha256').update(JSON.stringify(model)).digest('base64');
   const hit = cache.get(key);
@@ -49,7 +49,13 @@ export function reportChartSvg(assessment: Assessment, record: PatientRecord, as
     cache.set(key, hit);
     return hit;
   }
-  const svg = renderChartModelSvg(model);
+  let svg: string;
+  try {
+    svg = renderChartModelSvg(model);
+  } catch {
+    // The charting library refuses some extreme inputs (e.g. 1e308 mm): the report goes out with its text alone.
+    return undefined;
+  }
   remember(key, svg);
   return svg;
 }

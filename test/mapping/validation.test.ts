@@ -103,3 +103,33 @@ describe('Flag supersession', () => {
     for (const e of flags) expect(errors(e.resource as Resource)).toEqual([]);
   });
 });
+
+describe('valid periods (per-1) on a superseded Flag', () => {
+  it('a Flag whose episode started after the latest scan (retracted scan, moved baseline) ends where it started', () => {
+    const { bundle: full } = readCase('pseudoprogression') as { bundle: { entry: { resource: Resource }[] } };
+    const early = {
+      ...full,
+      entry: full.entry.filter((e) => {
+        const r = e.resource as { effectiveDateTime?: string; started?: string };
+        return String(r.effectiveDateTime ?? r.started ?? '').slice(0, 10) <= '2026-03-09';
+      }),
+    };
+    const first = written(early).find((r) => r.resourceType === 'Flag') as Resource & { period?: { start?: string } };
+    const later = {
+      ...first,
+      id: 'flag-later',
+      meta: { ...first.meta, versionId: '3' },
+      period: { start: '2026-09-01' },
+    };
+    const { transaction } = assessBundle({ ...full, entry: [...full.entry, { resource: later }] }, { now: NOW });
+    const superseded = transaction.entry?.find((e) => e.request?.url === 'Flag/flag-later')?.resource as
+      | (Resource & { status?: string; period?: { start?: string; end?: string } })
+      | undefined;
+    expect(superseded?.status).toBe('inactive');
+    expect(superseded?.period).toEqual({ start: '2026-09-01', end: '2026-09-01' });
+    expect(errors(transaction)).toEqual([]);
+    // The end it would have had before (the latest scan, before its start) is refused by the validation.
+    const before = { ...superseded, period: { start: '2026-09-01', end: '2026-06-15' } } as Resource;
+    expect(errors(before).map((e) => e[1])).toEqual(['Flag.period']);
+  });
+});
