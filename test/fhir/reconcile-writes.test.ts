@@ -69,7 +69,7 @@ describe('reconcileWrites', () => {
     expect(out.entries.map((e) => `${e.request?.method} ${e.request?.url}`)).toEqual(['POST Observation', 'POST Flag']);
     expect(out.skipped).toEqual([{ type: 'DiagnosticReport', reason: 'not-writable' }]);
     // The Flag's flag-detail named the report that is not written: removed, not left dangling.
-    expect((out.entries[1]?.resource as { extension?: unknown[] }).extension).toEqual([]);
+    expect((out.entries[1]?.resource as { extension?: unknown[] } | undefined)?.extension).toEqual([]);
     expect(out.keys).toEqual([
       'Observation|p/timepoint-response/2026-03-01',
       'Flag|p/flag/confirmed-progression/2026-03-01',
@@ -81,9 +81,9 @@ describe('reconcileWrites', () => {
     const out = reconcileWrites(rendered.slice(0, 2), [stored(obs(), 'o1')], plan, new Set());
     expect(out.unchanged).toBe(1);
     expect(out.entries).toHaveLength(1);
-    expect((out.entries[0]?.resource as { result?: { reference?: string }[] }).result?.[0]?.reference).toBe(
-      'Observation/o1',
-    );
+    expect(
+      (out.entries[0]?.resource as { result?: { reference?: string }[] } | undefined)?.result?.[0]?.reference,
+    ).toBe('Observation/o1');
   });
 
   it("updates its own with If-Match; leaves others' changes and deletions alone", () => {
