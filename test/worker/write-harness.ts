@@ -31,29 +31,39 @@ export interface WriteBench {
   requests: Recorded[];
   metrics: Metrics;
   ledger: WriteLedger;
-  /** Makes the n-th write request from now (1 = the next) and every later one fail as a dropped connection. */
-  failWritesFrom(n: number | undefined): void;
+  /**
+   * Makes the n-th write request from now (1 = the next) and every later one fail as a dropped connection; with
+   * `answerLost`, the n-th reaches the server and only its answer is lost (the server wrote it).
+   */
+  failWritesFrom(n: number | undefined, options?: { answerLost?: boolean }): void;
   /** Runs the assess-patient job once. */
   assess(patientId: string): Promise<AssessOutcome | undefined>;
   close(): Promise<void>;
 }
 
-const isWrite = (method: string, url: string) =>
-  method === 'PUT' || method === 'DELETE' || (method === 'POST' && !url.includes('_search'));
+/** A request that writes: PUT, DELETE, or a POST other than a search or a batch of reads. */
+const isWrite = (method: string, url: string, body: unknown) =>
+  method === 'PUT' ||
+  method === 'DELETE' ||
+  (method === 'POST' && !url.includes('_search') && !(typeof body === 'string' && body.includes('"type":"batch"')));
 
 export async function startWriteBench(profile: SandboxProfileName): Promise<WriteBench> {
   const server = await startSandboxServer({ profile });
   const requests: Recorded[] = [];
   let failFrom: number | undefined;
+  let answerLost = false;
   let writes = 0;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
     const method = (init?.method ?? 'GET').toUpperCase();
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
     requests.push({ method, url, headers });
-    if (isWrite(method, url)) {
+    if (isWrite(method, url, init?.body)) {
       writes++;
-      if (failFrom !== undefined && writes >= failFrom) throw new TypeError('fetch failed (write interrupted)');
+      if (failFrom !== undefined && writes >= failFrom) {
+        if (answerLost && writes === failFrom) await (await fetch(input, init)).text();
+        throw new TypeError('fetch failed (write interrupted)');
+      }
     }
     return fetch(input, init);
   };
@@ -76,9 +86,10 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
     requests,
     metrics,
     ledger,
-    failWritesFrom(n) {
+    failWritesFrom(n, options) {
       writes = 0;
       failFrom = n;
+      answerLost = options?.answerLost ?? false;
     },
     assess: (patientId) => assessPatientJob(deps, patientId),
     close: () => server.close(),
