@@ -108,7 +108,8 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
   } catch (err) {
     progress.stop();
     await output?.close().catch(() => undefined);
-    if (err instanceof BackfillInterrupted) {
+    // Stopped while the export is polled or downloaded, the abort surfaces as the request's error: same meaning.
+    if (err instanceof BackfillInterrupted || controller.signal.aborted) {
       io.stderr('backfill: interrupted; run the same command again to resume where it stopped\n');
       return INTERRUPTED;
     }
