@@ -41,9 +41,9 @@ afterEach(() => {
 });
 
 /** A sandbox of its own per test: the cases loaded, nothing assessed. */
-async function freshSandbox(): Promise<void> {
+async function freshSandbox(options: Parameters<typeof startSandbox>[0] = {}): Promise<void> {
   await h.close();
-  h = await startSandbox();
+  h = await startSandbox(options);
   for (const file of caseFiles) {
     const res = await h.load(JSON.parse(readFileSync(join(CASES, file), 'utf8')));
     expect(res.status).toBe(200);
@@ -184,6 +184,41 @@ describe('backfill --from-server', { timeout: 240_000 }, () => {
     expect(resumed.stderr).toContain('resuming the unfinished backfill (assess phase)');
     expect([...(await versionCounts()).values()].every((n) => n === 1)).toBe(true);
     expect(await workerChangesAgain()).toEqual([]);
+  });
+
+  it('stopped while the export runs on the server, polls the same job again', async () => {
+    let release: (() => void) | undefined;
+    let jobs = 0;
+    await freshSandbox({
+      bulkExport: {
+        retryAfterSeconds: 1,
+        beforeJobRuns: () => {
+          jobs++;
+          return new Promise<void>((r) => {
+            release = r;
+          });
+        },
+      },
+    });
+    const dir = dataDir();
+    const run = backfill(['--from-server'], dir);
+    await new Promise<void>((resolve) => {
+      run.child.stderr?.on('data', (b: Buffer) => {
+        if (b.toString('utf8').includes('export kicked off')) resolve();
+      });
+    });
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.status).toBe(130);
+    expect(stopped.stderr).toContain('run the same command again to resume');
+
+    const resumed = backfill(['--from-server'], dir);
+    setTimeout(() => release?.(), 500);
+    const result = await resumed.done;
+    expect(result.stderr).toContain('export already kicked off; polling it again');
+    expect(result.status).toBe(0);
+    expect(jobs).toBe(1); // the same job, not a second export
+    expect(JSON.parse(result.stdout).counts.done).toBe(patientIds.length);
   });
 
   it('--dry-run writes NDJSON and nothing to the server; the next run writes the same export', async () => {
