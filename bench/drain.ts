@@ -8,8 +8,8 @@
  *   - bare: for one half, BENCH_DRAIN_CONCURRENCY x processes lanes each make the batch read and the transaction
  *     write of a precomputed result directly, patient after patient (the adapter's own client, no queue, no
  *     pipeline): patients / wall time;
- *   - adapter: `processes` adapter processes (bench/drain-process.ts) with QUEUE_CONCURRENCY =
- *     BENCH_DRAIN_CONCURRENCY on one queue; after a warm-up, one process queues one assess-patient job per patient
+ *   - adapter: `processes` adapter processes (bench/drain-process.ts) with QUEUE_CONCURRENCY (and its MIN and MAX,
+ *     so the adaptive limit stays at the bare lanes' concurrency) = BENCH_DRAIN_CONCURRENCY on one queue; after a warm-up, one process queues one assess-patient job per patient
  *     of the other half in one call, and the drain rate is patients / (last transaction answered - jobs committed).
  * The aims (issue #13): at least 100 assessments/s per process, and within 1.5x of the bare throughput.
  *
@@ -178,6 +178,9 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
       SUBSCRIBE: 'false',
       POLL_INTERVAL_SECONDS: '0',
       QUEUE_CONCURRENCY: String(CONCURRENCY),
+      // Held at the bare lanes' concurrency, so the two figures compare like with like (BENCH_DRAIN_ENV may free it).
+      QUEUE_CONCURRENCY_MIN: String(CONCURRENCY),
+      QUEUE_CONCURRENCY_MAX: String(CONCURRENCY),
       BENCH_DRAIN_SCHEMA: schema,
       ...(database === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
       ...EXTRA_ENV,

@@ -12,7 +12,13 @@ export function codings(cc: CodeableConcept | undefined): Coding[] {
 }
 
 export function hasCoding(cc: CodeableConcept | undefined, system: string, code: string): boolean {
-  return codings(cc).some((c) => c.system === system && c.code === code);
+  // codings(cc).some(...) without its arrays: every Observation and component is asked this several times.
+  if (!isObject(cc)) return false;
+  const list: unknown = cc.coding;
+  const matches = (c: unknown): boolean => isObject(c) && c.system === system && c.code === code;
+  if (!Array.isArray(list)) return list !== undefined && list !== null && matches(list);
+  for (const c of list) if (matches(c)) return true;
+  return false;
 }
 
 /** "Type/id" of a resource. */

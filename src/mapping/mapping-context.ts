@@ -12,6 +12,8 @@ export class MappingContext {
   readonly lesions = new Map<string, Lesion>();
   /** BodyStructure reference -> lesion key. */
   readonly bodyKeys = new Map<string, string>();
+  /** BodyStructures of another patient: a measurement of one of these is not used. */
+  readonly foreignBodies = new Set<string>();
   /** ImagingStudy reference -> scan date. */
   readonly studies = new Map<string, IsoDate>();
   readonly medications = new Map<string, Medication>();
@@ -33,7 +35,8 @@ export class MappingContext {
   resolve(ref: unknown): string | undefined {
     const text = isObject(ref) && typeof ref.reference === 'string' ? ref.reference : undefined;
     if (!text) return undefined;
-    if (this.resolved.has(text)) return this.resolved.get(text);
+    const known = this.resolved.get(text);
+    if (known !== undefined || this.resolved.has(text)) return known;
     const n = normaliseReference(ref as never);
     const result = (n && this.aliases?.get(n)) ?? n;
     this.resolved.set(text, result);

@@ -8,10 +8,12 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
 import { writePatientResults } from '../fhir/write-patient-results.ts';
+import { planWrites } from '../fhir/write-plan.ts';
 import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { Metrics } from '../server/metrics.ts';
+import { retireMergedFlags, survivorOf } from './merged-patient.ts';
 
 export interface AssessDeps {
   client: MedplumClient;
@@ -30,6 +32,8 @@ export interface AssessOutcome {
   notWritten: number;
   timepoints: number;
   status?: string;
+  /** The record this one was merged into (it was not assessed; the survivor is to be). */
+  mergedInto?: string;
 }
 
 /**
@@ -56,8 +60,17 @@ export async function assessPatientJob(
     }
     throw err;
   }
+  const survivor = survivorOf(resources[0]);
+  if (survivor) {
+    const retired = await retireMergedFlags(deps.client, resources, caps);
+    deps.logger.info(
+      { patientId, survivor, flagsSetInactive: retired },
+      'merged patient: not assessed; survivor queued',
+    );
+    return { written: 0, unchanged: 0, retracted: 0, notWritten: 0, timepoints: 0, mergedInto: survivor };
+  }
   const stop = deps.metrics.assessmentSeconds.startTimer();
-  const result = assessResources(resources);
+  const result = assessResources(resources, { outputs: planWrites(caps).outputs });
   stop();
   const entries = result.transaction.entry?.length ?? 0;
   const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
