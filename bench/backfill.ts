@@ -177,6 +177,7 @@ async function runBackfill(
     }
   };
   const timer = setInterval(readPeak, 200);
+  onAbort(() => void child.kill('SIGKILL'));
   let stdout = '';
   let stderrTail = '';
   child.stdout?.on('data', (b: Buffer) => {
@@ -276,6 +277,8 @@ for (const g of groups) {
     ratio: run.seconds / floorSeconds,
     failed: Number(run.summary.counts?.failed ?? 0),
   });
+  // Each row as soon as it is measured, so a run stopped later still leaves its figures.
+  say(`row: ${JSON.stringify(rows.at(-1))}`);
 }
 server.stop();
 
