@@ -94,10 +94,9 @@ async function search(type: string, query = ''): Promise<Resource[]> {
   return (res.body.entry ?? []).map((e: Json) => e.resource as Resource);
 }
 
-/** Every resource the adapter wrote on the server. */
+/** Every resource the adapter wrote on the server, as the server stores it (whatever its profile lets one search). */
 async function adapterResources(): Promise<Resource[]> {
-  const all = await Promise.all(OUTPUT_TYPES.map((t) => search(t)));
-  return all.flat().filter(isAdapterWritten);
+  return OUTPUT_TYPES.flatMap((t) => h.sandbox.repo.listCurrent(t as 'Flag') as Resource[]).filter(isAdapterWritten);
 }
 
 /** The versions of each adapter resource (1 each when every result was written once). */
@@ -267,6 +266,18 @@ describe('backfill --from-server', { timeout: 240_000 }, () => {
     expect(JSON.parse(changed.stdout).counts.done).toBe(1);
     const reportsOfC = await search('DiagnosticReport', `&subject=Patient/${c}`);
     expect(reportsOfC.length).toBeGreaterThan(0); // assessed from the server's whole record, not the one change
+  });
+
+  it("on an Epic-like server (Group $export, no transaction, no Flag create) writes by that server's plan", async () => {
+    await freshSandbox({ profile: 'epic' });
+    const dir = dataDir();
+    const run = await backfill(['--from-server', '--group', 'oncology'], dir).done;
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout).counts.done).toBe(patientIds.length);
+    const written = await adapterResources();
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.filter((r) => r.resourceType === 'Flag')).toEqual([]);
+    expect(await workerChangesAgain()).toEqual([]);
   });
 
   it('says what is wrong with the command line or the state, one line each', async () => {
