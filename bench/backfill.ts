@@ -5,8 +5,9 @@
  * The sandbox is loaded with SMALL + PATIENTS synthetic patients (bench/synthetic.ts, TIMEPOINTS follow-up scans
  * each), in two Groups (`bf-small`, `bf-large`). For each Group, smaller first:
  *   - backfill: the real command line (`node bin/irecist-adapter.mjs backfill --from-server --group G`) as a child
- *     process on a fresh PGlite directory: wall time, patients/s, and its peak RSS (VmHWM of /proc/PID/status, read
- *     every 200 ms until it exits);
+ *     process on an empty PGlite directory (created beforehand by another process: PGlite's initdb alone peaks near
+ *     1.1 GB, once per directory) or, with BENCH_BACKFILL_DATABASE=postgres, a scratch PostgreSQL database: wall
+ *     time (process start included), patients/s, and its peak RSS (VmHWM of /proc/PID/status, read every 200 ms);
  *   - bare export: the same Group `$export` kicked off, polled and every file streamed (lines counted, nothing kept)
  *     by the adapter's own Bulk Data client: seconds;
  *   - bare writes: the results of BARE_SAMPLE other synthetic patients, computed before the clock starts, written as
@@ -17,7 +18,7 @@
  *
  * Knobs (environment, or the flags `--patients N --small N`): BENCH_BACKFILL_PATIENTS (10,000; 500 quick),
  * BENCH_BACKFILL_SMALL (1,000; 100 quick), BENCH_BACKFILL_TIMEPOINTS (10), BENCH_BACKFILL_CONCURRENCY (4),
- * BENCH_BACKFILL_BARE_SAMPLE (500), BENCH_QUICK=1, BENCH_DEADLINE_S, BENCH_RESULT_JSON (for bench/all.ts).
+ * BENCH_BACKFILL_BARE_SAMPLE (500), BENCH_BACKFILL_DATABASE (pglite | postgres), BENCH_QUICK=1, BENCH_DEADLINE_S, BENCH_RESULT_JSON (for bench/all.ts).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bundle } from '@medplum/fhirtypes';
+import pg from 'pg';
 import { contextResourceTypes } from '../src/backfill/context-types.ts';
 import { createBulkClient } from '../src/bulk/bulk-client.ts';
 import { readCapabilities } from '../src/fhir/capabilities.ts';
@@ -33,7 +35,7 @@ import { isRetryable, writeResults } from '../src/fhir/write-results.ts';
 import { logger } from '../src/logging.ts';
 import { assessResources } from '../src/pipeline/assess-resources.ts';
 import { envInt, installDeadline, onAbort, quickMode, say, writeResultJson } from './run-control.ts';
-import { startSandboxProcess } from './service-rig.ts';
+import { POSTGRES_URL, startSandboxProcess } from './service-rig.ts';
 import { markdownTable } from './stats.ts';
 import { syntheticBundle, syntheticTransaction } from './synthetic.ts';
 
@@ -49,6 +51,7 @@ const SMALL = envInt('BENCH_BACKFILL_SMALL', quick ? 100 : 1_000, 10, 1_000_000)
 const TIMEPOINTS = envInt('BENCH_BACKFILL_TIMEPOINTS', 10, 1, 100);
 const CONCURRENCY = envInt('BENCH_BACKFILL_CONCURRENCY', 4, 1, 64);
 const BARE_SAMPLE = envInt('BENCH_BACKFILL_BARE_SAMPLE', 500, 10, 100_000);
+const DATABASE = process.env.BENCH_BACKFILL_DATABASE === 'postgres' ? 'postgres' : 'pglite';
 export const RSS_GROWTH_AIM = 1.5;
 logger.level = 'silent';
 installDeadline(envInt('BENCH_DEADLINE_S', quick ? 900 : 7_200, 30, 86_400));
@@ -71,6 +74,7 @@ export interface BackfillRow {
 }
 
 export interface BackfillBenchResult {
+  database: 'pglite' | 'postgres';
   timepoints: number;
   concurrency: number;
   rows: BackfillRow[];
@@ -117,17 +121,51 @@ async function loadGroup(group: string, prefix: string, count: number): Promise<
   say(`loaded ${count} patients in ${((performance.now() - started) / 1000).toFixed(0)} s (${group})`);
 }
 
+/**
+ * Where a backfill keeps its state: a PGlite directory created beforehand by another process (as a deployment reuses
+ * the service's DATA_DIR; creating one is PGlite's initdb, whose own peak would hide the backfill's), or a scratch
+ * PostgreSQL database of its own (the command line has no schema setting), dropped afterwards.
+ */
+async function stateFor(group: string): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  if (DATABASE === 'postgres') {
+    const name = `bench_backfill_${process.pid}_${group.replace(/\W/g, '_')}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${name}`;
+    const drop = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: POSTGRES_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+    onAbort(drop);
+    return { env: { DATABASE_URL: url.toString() }, drop };
+  }
+  const dataDir = mkdtempSync(join(work, 'data-'));
+  const prepare = spawn(process.execPath, ['--input-type=module', '-e', PREPARE_PGLITE, dataDir], { stdio: 'ignore' });
+  const code = await new Promise<number | null>((resolve) => prepare.on('close', resolve));
+  if (code !== 0) throw new Error(`could not create the PGlite directory (exit ${code})`);
+  return { env: { DATA_DIR: dataDir }, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+const PREPARE_PGLITE = `const { openDatabase } = await import(${JSON.stringify(new URL('../src/queue/database.ts', import.meta.url).href)});
+const db = await openDatabase({ dataDir: process.argv[1] }); await db.close();`;
+
 /** The real command line; its wall time, peak RSS and JSON summary. */
 async function runBackfill(
   group: string,
 ): Promise<{ seconds: number; peakRssMb: number; summary: { counts?: { failed?: number } } }> {
-  const dataDir = mkdtempSync(join(work, 'data-'));
+  const state = await stateFor(group);
   const { DATABASE_URL: _unused, LOG_LEVEL: _level, ...env } = process.env;
   const started = performance.now();
   const child = spawn(
     process.execPath,
     [BIN, 'backfill', '--from-server', '--group', group, '--concurrency', String(CONCURRENCY)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, FHIR_BASE_URL: base, DATA_DIR: dataDir } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, FHIR_BASE_URL: base, ...state.env } },
   );
   let peakKb = 0;
   const readPeak = (): void => {
@@ -139,6 +177,7 @@ async function runBackfill(
     }
   };
   const timer = setInterval(readPeak, 200);
+  onAbort(() => void child.kill('SIGKILL'));
   let stdout = '';
   let stderrTail = '';
   child.stdout?.on('data', (b: Buffer) => {
@@ -152,7 +191,7 @@ async function runBackfill(
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   clearInterval(timer);
   const seconds = (performance.now() - started) / 1000;
-  rmSync(dataDir, { recursive: true, force: true });
+  await state.drop();
   if (code !== 0) throw new Error(`backfill exited with ${code}: ${stderrTail}`);
   return { seconds, peakRssMb: peakKb / 1024, summary: JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') };
 }
@@ -238,12 +277,15 @@ for (const g of groups) {
     ratio: run.seconds / floorSeconds,
     failed: Number(run.summary.counts?.failed ?? 0),
   });
+  // Each row as soon as it is measured, so a run stopped later still leaves its figures.
+  say(`row: ${JSON.stringify(rows.at(-1))}`);
 }
 server.stop();
 
 const [small, large] = rows as [BackfillRow, BackfillRow];
 const rssGrowth = large.peakRssMb / small.peakRssMb;
 const result: BackfillBenchResult = {
+  database: DATABASE,
   timepoints: TIMEPOINTS,
   concurrency: CONCURRENCY,
   rows,
@@ -277,9 +319,9 @@ const table = markdownTable(
   ]),
 );
 const page = [
-  `# backfill --from-server (${TIMEPOINTS} timepoints per patient, concurrency ${CONCURRENCY}, PGlite)`,
+  `# backfill --from-server (${TIMEPOINTS} timepoints per patient, concurrency ${CONCURRENCY}, ${DATABASE === 'postgres' ? 'PostgreSQL' : 'PGlite, its directory created beforehand'})`,
   '',
-  `\`npm run bench:backfill -- --patients ${PATIENTS} --small ${SMALL}\`, ${new Date().toISOString()}`,
+  `\`${DATABASE === 'postgres' ? 'BENCH_BACKFILL_DATABASE=postgres ' : ''}npm run bench:backfill -- --patients ${PATIENTS} --small ${SMALL}\`, ${new Date().toISOString()}`,
   '',
   table,
   '',

@@ -16,6 +16,7 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient } from '../fhir/client-factory.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
+import { planWrites } from '../fhir/write-plan.ts';
 import { ledgerIn } from '../fhir/written-resources.ts';
 import { logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
@@ -23,6 +24,7 @@ import { openDatabase } from '../queue/database.ts';
 import { createStateStore } from '../queue/state-store.ts';
 import { createMetrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
+import { survivorOf } from '../worker/merged-patient.ts';
 import type { CliIo } from './command-line.ts';
 import { commandError, issueText } from './report-error.ts';
 
@@ -84,7 +86,10 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
           if (isPatientNotFound(err)) return 'gone';
           throw err;
         }
-        await output.append(assessResources(resources).transaction.entry ?? []);
+        // As the worker: a record merged into another is not assessed; only the outputs the server can hold.
+        if (survivorOf(resources[0])) return 'done';
+        const { outputs } = planWrites(await capabilities());
+        await output.append(assessResources(resources, { outputs }).transaction.entry ?? []);
         return 'done';
       };
     } else {
@@ -108,7 +113,8 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
   } catch (err) {
     progress.stop();
     await output?.close().catch(() => undefined);
-    if (err instanceof BackfillInterrupted) {
+    // Stopped while the export is polled or downloaded, the abort surfaces as the request's error: same meaning.
+    if (err instanceof BackfillInterrupted || controller.signal.aborted) {
       io.stderr('backfill: interrupted; run the same command again to resume where it stopped\n');
       return INTERRUPTED;
     }

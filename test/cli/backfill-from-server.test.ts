@@ -41,9 +41,9 @@ afterEach(() => {
 });
 
 /** A sandbox of its own per test: the cases loaded, nothing assessed. */
-async function freshSandbox(): Promise<void> {
+async function freshSandbox(options: Parameters<typeof startSandbox>[0] = {}): Promise<void> {
   await h.close();
-  h = await startSandbox();
+  h = await startSandbox(options);
   for (const file of caseFiles) {
     const res = await h.load(JSON.parse(readFileSync(join(CASES, file), 'utf8')));
     expect(res.status).toBe(200);
@@ -94,10 +94,9 @@ async function search(type: string, query = ''): Promise<Resource[]> {
   return (res.body.entry ?? []).map((e: Json) => e.resource as Resource);
 }
 
-/** Every resource the adapter wrote on the server. */
+/** Every resource the adapter wrote on the server, as the server stores it (whatever its profile lets one search). */
 async function adapterResources(): Promise<Resource[]> {
-  const all = await Promise.all(OUTPUT_TYPES.map((t) => search(t)));
-  return all.flat().filter(isAdapterWritten);
+  return OUTPUT_TYPES.flatMap((t) => h.sandbox.repo.listCurrent(t as 'Flag') as Resource[]).filter(isAdapterWritten);
 }
 
 /** The versions of each adapter resource (1 each when every result was written once). */
@@ -186,6 +185,41 @@ describe('backfill --from-server', { timeout: 240_000 }, () => {
     expect(await workerChangesAgain()).toEqual([]);
   });
 
+  it('stopped while the export runs on the server, polls the same job again', async () => {
+    let release: (() => void) | undefined;
+    let jobs = 0;
+    await freshSandbox({
+      bulkExport: {
+        retryAfterSeconds: 1,
+        beforeJobRuns: () => {
+          jobs++;
+          return new Promise<void>((r) => {
+            release = r;
+          });
+        },
+      },
+    });
+    const dir = dataDir();
+    const run = backfill(['--from-server'], dir);
+    await new Promise<void>((resolve) => {
+      run.child.stderr?.on('data', (b: Buffer) => {
+        if (b.toString('utf8').includes('export kicked off')) resolve();
+      });
+    });
+    run.child.kill('SIGINT');
+    const stopped = await run.done;
+    expect(stopped.status).toBe(130);
+    expect(stopped.stderr).toContain('run the same command again to resume');
+
+    const resumed = backfill(['--from-server'], dir);
+    setTimeout(() => release?.(), 500);
+    const result = await resumed.done;
+    expect(result.stderr).toContain('export already kicked off; polling it again');
+    expect(result.status).toBe(0);
+    expect(jobs).toBe(1); // the same job, not a second export
+    expect(JSON.parse(result.stdout).counts.done).toBe(patientIds.length);
+  });
+
   it('--dry-run writes NDJSON and nothing to the server; the next run writes the same export', async () => {
     await freshSandbox();
     const dir = dataDir();
@@ -232,6 +266,18 @@ describe('backfill --from-server', { timeout: 240_000 }, () => {
     expect(JSON.parse(changed.stdout).counts.done).toBe(1);
     const reportsOfC = await search('DiagnosticReport', `&subject=Patient/${c}`);
     expect(reportsOfC.length).toBeGreaterThan(0); // assessed from the server's whole record, not the one change
+  });
+
+  it("on an Epic-like server (Group $export, no transaction, no Flag create) writes by that server's plan", async () => {
+    await freshSandbox({ profile: 'epic' });
+    const dir = dataDir();
+    const run = await backfill(['--from-server', '--group', 'oncology'], dir).done;
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout).counts.done).toBe(patientIds.length);
+    const written = await adapterResources();
+    expect(written.length).toBeGreaterThan(0);
+    expect(written.filter((r) => r.resourceType === 'Flag')).toEqual([]);
+    expect(await workerChangesAgain()).toEqual([]);
   });
 
   it('says what is wrong with the command line or the state, one line each', async () => {
