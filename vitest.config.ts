@@ -23,6 +23,8 @@ export const INTEGRATION = [
   'test/cli/**/*.test.ts',
   'test/e2e/service.test.ts',
   'test/e2e/change-detection.test.ts',
+  'test/e2e/moved-merged.test.ts',
+  'test/e2e/profiles.test.ts',
   'test/fhir/**/*.test.ts',
   'test/intake/notifications-router.test.ts',
   'test/intake/property.test.ts',

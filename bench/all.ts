@@ -9,9 +9,9 @@
  *   3. memory under a soak (bench/soak.ts, BENCH_SOAK_MINUTES, default 10; 1 quick)
  *   4. pipeline time per patient / JSON.parse (bench/pipeline.bench.ts)
  *   5. growth with 10x the patients and 10x the timepoints (bench/growth.ts)
+ *   7. backfill --from-server of a whole sandbox, beside the bare export + writes (bench/backfill.ts)
  *   6. backlog drain, assessments/s per process beside the bare round trips (bench/drain.ts; PGlite 1 process,
  *      PostgreSQL 1 and 2 processes)
- *   7. backfill --from-server, when bench/backfill.ts is there (its own page has the figures)
  *
  * Stops by itself: a part past its own limit is stopped (SIGTERM, then SIGKILL), and the whole run past
  * BENCH_ALL_DEADLINE_S (default: 27 min quick, 110 min + the soak's extra minutes full) writes what it has and exits 2.
@@ -23,6 +23,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { BackfillBenchResult } from './backfill.ts';
 import type { DrainRow } from './drain.ts';
 import type { GrowthCase, GrowthResult } from './growth.ts';
 import type { PipelineRow } from './pipeline.bench.ts';
@@ -45,6 +46,8 @@ const FLAT_MB_PER_MIN = 1;
 const PIPELINE_AIM = 3;
 const GROWTH_PATIENTS_AIM = 1.5;
 const GROWTH_TIMEPOINTS_AIM = 10;
+// As bench/backfill.ts (a value import would run that script).
+const RSS_GROWTH_AIM = 1.5;
 // As bench/drain.ts (a value import would run that script).
 const DRAIN_RATE_AIM = 100;
 const DRAIN_RATIO_AIM = 1.5;
@@ -191,10 +194,12 @@ const drainPart = await runPart('./drain.ts', { BENCH_DRAIN_CONFIGS: drainConfig
   command: `${q}BENCH_DRAIN_CONFIGS=${drainConfigs.join(',')} npm run bench:drain`,
 });
 
-// The backfill benchmark belongs to the backfill work; its figures stay on its own page.
-const backfillPart = existsSync(here('./backfill.ts'))
-  ? await runPart('./backfill.ts', {}, quick ? 400 : 1800, { command: `${q}npm run bench:backfill` })
-  : undefined;
+// Backfill from the server's Bulk Data export (PGlite; its own sandbox): the sizes from BENCH_BACKFILL_* if set.
+const backfillSizes = quick ? ['--patients', '300', '--small', '100'] : [];
+const backfillPart = await runPart('./backfill.ts', {}, quick ? 900 : 3600, {
+  args: backfillSizes,
+  command: `${q}npm run bench:backfill${backfillSizes.length ? ` -- ${backfillSizes.join(' ')}` : ''}`,
+});
 
 let dropped = 0;
 try {
@@ -377,13 +382,25 @@ else {
     ]);
   }
 }
-// 7. Backfill
-if (backfillPart) {
+// 7. Backfill --from-server
+const backfill = backfillPart.result as BackfillBenchResult | undefined;
+const backfillAim = `peak RSS with more patients <= ${RSS_GROWTH_AIM}x; beside the bare export + writes`;
+if (!backfillPart.ok || !backfill) rows.push(notMeasured('7. backfill --from-server', backfillAim, backfillPart));
+else {
+  for (const r of backfill.rows) {
+    rows.push([
+      `7. backfill --from-server, ${r.patients} patients x ${backfill.timepoints} timepoints (PGlite, concurrency ${backfill.concurrency})`,
+      `**${r.backfillSeconds.toFixed(0)} s, ${r.patientsPerSecond.toFixed(1)} patients/s, peak RSS ${r.peakRssMb.toFixed(0)} MB**; bare export ${r.bareExportSeconds.toFixed(0)} s + writes at ${r.bareWritesPerSecond.toFixed(1)}/s = ${r.floorSeconds.toFixed(0)} s (${x(r.ratio)})`,
+      '(reported)',
+      r.failed ? '**MISS**' : '—',
+      cmd(backfillPart),
+    ]);
+  }
   rows.push([
-    '7. backfill --from-server (patients/s, peak RSS against the bare export download + writes)',
-    backfillPart.ok ? 'see bench/results/backfill.md' : `not measured (${backfillPart.note ?? 'no result'})`,
-    'as on that page',
-    backfillPart.ok ? '—' : '**MISS**',
+    '7. backfill peak RSS, larger / smaller run',
+    `**${x(backfill.rssGrowth)}**`,
+    backfillAim,
+    verdict(backfill.rssGrowth <= RSS_GROWTH_AIM),
     cmd(backfillPart),
   ]);
 }

@@ -12,6 +12,10 @@ export const PROFILE = {
   report: `${BASE}/StructureDefinition/response-assessment-report`,
   timepointResponse: `${BASE}/StructureDefinition/timepoint-response`,
   flag: `${BASE}/StructureDefinition/progression-flag`,
+  diseaseStatus: `${BASE}/StructureDefinition/disease-status`,
+  reportDocument: `${BASE}/StructureDefinition/report-document`,
+  irecistResponse: `${BASE}/StructureDefinition/irecist-response`,
+  irecistPatientStatus: `${BASE}/StructureDefinition/irecist-patient-status`,
 } as const;
 
 export const VALUE_SET = {
@@ -45,6 +49,34 @@ export const EXTENSION = {
   flagDetail: 'http://hl7.org/fhir/StructureDefinition/flag-detail',
   flagPriority: 'http://hl7.org/fhir/StructureDefinition/flag-priority',
   lesionRole: PROFILE.lesionRole,
+  /** mCODE STU3/STU4 CancerDiseaseStatusEvidenceType (the same URL in both). */
+  mcodeEvidenceType: 'http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-disease-status-evidence-type',
+  irecistResponse: PROFILE.irecistResponse,
+  irecistPatientStatus: PROFILE.irecistPatientStatus,
+} as const;
+
+/**
+ * mCODE CancerDiseaseStatus (STU3/STU4): LOINC 97509-4, value from ConditionStatusTrendVS (SNOMED CT), evidence type
+ * from CancerDiseaseStatusEvidenceTypeVS. https://hl7.org/fhir/us/mcode/StructureDefinition-mcode-cancer-disease-status.html
+ */
+export const MCODE = {
+  cancerDiseaseStatusProfile: 'http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-cancer-disease-status',
+  code: { system: 'http://loinc.org', code: '97509-4', display: 'Cancer disease progression' },
+  improved: { system: 'http://snomed.info/sct', code: '268910001', display: "Patient's condition improved" },
+  stable: { system: 'http://snomed.info/sct', code: '359746009', display: "Patient's condition stable" },
+  worsened: { system: 'http://snomed.info/sct', code: '271299001', display: "Patient's condition worsened" },
+  undetermined: { system: 'http://snomed.info/sct', code: '709137006', display: 'Patient condition undetermined' },
+  imaging: { system: 'http://snomed.info/sct', code: '363679005', display: 'Imaging' },
+} as const;
+
+/** The report DocumentReference: LOINC 18748-4 and US Core's clinical-note category. */
+export const REPORT_DOCUMENT = {
+  type: { system: 'http://loinc.org', code: '18748-4', display: 'Diagnostic imaging study' },
+  category: {
+    system: 'http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category',
+    code: 'clinical-note',
+    display: 'Clinical Note',
+  },
 } as const;
 
 /** Input codes (contract section 1). */

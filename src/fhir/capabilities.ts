@@ -107,33 +107,43 @@ function detectSoftware(cs: CapabilityStatement): Capabilities['software'] {
   return serverSoftware(names);
 }
 
-const cache = new Map<string, Promise<Capabilities>>();
+/** A statement read this long ago is read again (a periodic check: servers are upgraded and reconfigured). */
+export const CAPABILITIES_MAX_AGE_MS = 15 * 60_000;
+
+const cache = new Map<string, { at: number; caps: Promise<Capabilities> }>();
 
 /**
- * Reads the server's capabilities (GET metadata), cached per process and FHIR base URL;
+ * Reads the server's capabilities (GET metadata), cached per process and FHIR base URL for
+ * CAPABILITIES_MAX_AGE_MS (and until a refused write forgets them, see forgetCapabilities);
  * a failed read is not cached.
  * @param client - The FHIR client.
  * @returns The capabilities.
  */
 export function readCapabilities(client: MedplumClient): Promise<Capabilities> {
   const key = fhirBaseUrlOf(client);
-  let found = cache.get(key);
-  if (!found) {
-    found = client
-      .get<CapabilityStatement>(`${key}/metadata`, { headers: { Accept: 'application/fhir+json' } })
-      .then((cs) => {
-        if (cs?.resourceType !== 'CapabilityStatement') {
-          logger.warn('FHIR server metadata is not a CapabilityStatement; assuming no batch/transaction');
-          return parseCapabilities({ resourceType: 'CapabilityStatement' } as CapabilityStatement);
-        }
-        const caps = parseCapabilities(cs);
-        const { types, ...summary } = caps;
-        logger.info({ ...summary, types: Object.keys(types).length }, 'FHIR server capabilities');
-        return caps;
-      });
-    cache.set(key, found);
-    found.catch(() => cache.delete(key));
-  }
+  const now = Date.now();
+  const cached = cache.get(key);
+  if (cached && now - cached.at < CAPABILITIES_MAX_AGE_MS) return cached.caps;
+  const found = client
+    .get<CapabilityStatement>(`${key}/metadata`, {
+      headers: { Accept: 'application/fhir+json' },
+      ...(cached ? { cache: 'no-cache' as const } : {}),
+    })
+    .then((cs) => {
+      if (cs?.resourceType !== 'CapabilityStatement') {
+        logger.warn('FHIR server metadata is not a CapabilityStatement; assuming no batch/transaction');
+        return parseCapabilities({ resourceType: 'CapabilityStatement' } as CapabilityStatement);
+      }
+      const caps = parseCapabilities(cs);
+      const { types, ...summary } = caps;
+      logger.info({ ...summary, types: Object.keys(types).length }, 'FHIR server capabilities');
+      return caps;
+    });
+  const entry = { at: now, caps: found };
+  cache.set(key, entry);
+  found.catch(() => {
+    if (cache.get(key) === entry) cache.delete(key);
+  });
   return found;
 }
 

@@ -13,6 +13,7 @@ import { badRequest, OutcomeError, outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
+import { readMissingFocus } from './focus-body-structures.ts';
 import { errorForStatus, FhirRequestError } from './http-error.ts';
 
 /** The Patient does not exist (404) or was deleted (410): the worker has nothing to do. */
@@ -133,6 +134,7 @@ export async function readPatientContext(
   }
 
   const deduped = dedupe(resources);
+  deduped.push(...(await readMissingFocus(client, deduped)));
   logger.debug({ patientId: id, mode, resources: deduped.length, pages }, 'Patient context read');
   return deduped;
 }

@@ -29,6 +29,9 @@ import { typePlanOf, type WritePlan } from './write-plan.ts';
 /** The extension on a DiagnosticReport that names the report it supersedes (R4 has no relatesTo on reports). */
 export const SUPERSEDES_EXTENSION = `${BASE}/StructureDefinition/supersedes`;
 
+/** The meta.tag system of a report's finding (the timepoint's response, status and measures), kept beside its content. */
+export const FINDING_DIGEST_SYSTEM = `${BASE}/finding-digest`;
+
 /** Why an output was not written. */
 export type SkipReason = 'not-writable' | 'changed-by-others' | 'deleted-by-others';
 
@@ -95,6 +98,32 @@ function post(resource: Resource, key: string, conditional: boolean, fullUrl?: s
   };
 }
 
+/**
+ * The finding of each timepoint: its timepoint Observation's response, status and measures. A report others changed
+ * is superseded only when this changes (new or corrected measurements), not when its wording does (a note about an
+ * unrelated resource not used).
+ */
+function findingsByTimepoint(rendered: readonly BundleEntry[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of rendered) {
+    const r = e.resource as (Resource & { valueCodeableConcept?: unknown; component?: unknown }) | undefined;
+    const key = r ? adapterKey(r) : undefined;
+    if (!r || !key || r.resourceType !== 'Observation' || !key.includes('/timepoint-response/')) continue;
+    const tp = timepointOf(key);
+    if (tp) out.set(tp, digest({ value: r.valueCodeableConcept, component: r.component }));
+  }
+  return out;
+}
+
+const recordedFinding = (r: Resource) => r.meta?.tag?.find((t) => t.system === FINDING_DIGEST_SYSTEM)?.code;
+
+function withFinding(resource: Resource, finding: string | undefined): Resource {
+  if (!finding || !SUPERSEDABLE.has(resource.resourceType)) return resource;
+  const tag = [...(resource.meta?.tag ?? []).filter((t) => t.system !== FINDING_DIGEST_SYSTEM)];
+  tag.push({ system: FINDING_DIGEST_SYSTEM, code: finding });
+  return { ...resource, meta: { ...resource.meta, tag } };
+}
+
 function withKey(resource: Resource, key: string): Resource {
   const ids = (resource as { identifier?: { system?: string; value?: string }[] }).identifier ?? [];
   const identifier = ids.map((i) => (i.system === `${BASE}/identifier` ? { ...i, value: key } : i));
@@ -149,6 +178,7 @@ export function reconcileWrites(
   const canResolve = (urn: string) => resolvable.has(urn);
 
   // Pass 2: one decision per output.
+  const findings = findingsByTimepoint(rendered);
   const timepoints = new Set<string>();
   let provenance: BundleEntry | undefined;
   for (const e of rendered) {
@@ -160,10 +190,11 @@ export function reconcileWrites(
       out.entries.push(e);
       continue;
     }
-    const resource = dropUnresolvable(e.resource!, canResolve);
-    const type = resource.resourceType;
-    const key = adapterKey(resource)!;
+    const key = adapterKey(e.resource!)!;
     const tp = timepointOf(key);
+    const finding = tp ? findings.get(tp) : undefined;
+    const resource = withFinding(dropUnresolvable(e.resource!, canResolve), finding);
+    const type = resource.resourceType;
     if (tp) timepoints.add(tp);
     const tplan = typePlanOf(plan, type);
     const candidates = candidatesOf(e);
@@ -183,7 +214,8 @@ export function reconcileWrites(
       }
     } else if (candidates.length > 0) {
       const theirs = newest(candidates);
-      if (SUPERSEDABLE.has(type) && recordedDigest(theirs) !== wanted && tplan?.create) {
+      const changed = finding ? recordedFinding(theirs) !== finding : recordedDigest(theirs) !== wanted;
+      if (SUPERSEDABLE.has(type) && changed && tplan?.create) {
         const next = `${slotOf(key)}${SUPERSEDES}${theirs.id}`;
         out.entries.push(
           post(supersedeLink(withKey(resource, next), theirs), next, tplan.conditionalCreate, e.fullUrl),
@@ -218,8 +250,10 @@ export function reconcileWrites(
       out.skipped.push({ type: r.resourceType, reason: 'not-writable' });
       continue;
     }
+    // Its profile fixes the status of a result (final/current): a retracted one no longer claims it.
     const { meta, ...content } = r;
-    const retracted = { ...content, meta: { ...meta }, status: 'entered-in-error' } as Resource;
+    const { profile: _profile, ...kept } = meta ?? {};
+    const retracted = { ...content, meta: kept, status: 'entered-in-error' } as Resource;
     out.entries.push(put(retracted, r, tplan.ifMatch));
     out.keys.push(`${r.resourceType}|${key}`);
     out.retracted++;

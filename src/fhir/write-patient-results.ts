@@ -49,7 +49,11 @@ export async function writePatientResults(
   if (decided.entries.length > 0) {
     const bundle: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: decided.entries };
     try {
-      sent = await writeResults(client, bundle, { ...caps, transaction: plan.mode === 'transaction' });
+      sent = await writeResults(client, bundle, {
+        ...caps,
+        transaction: plan.mode === 'transaction',
+        batch: plan.mode === 'batch',
+      });
     } catch (err) {
       if (err instanceof FhirRequestError && REFUSED.has(err.status)) forgetCapabilities(client);
       throw err;

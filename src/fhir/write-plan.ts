@@ -6,6 +6,7 @@
  * DiagnosticReport -> a DocumentReference, Provenance -> not written, counted in /metrics).
  * https://hl7.org/fhir/R4/capabilitystatement.html, https://hl7.org/fhir/R4/http.html#transaction
  */
+import { outputsFor, type RenderedOutputs } from '../mapping/rendered-outputs.ts';
 import type { Capabilities, TypeCapability } from './capabilities.ts';
 
 /** The resource types the adapter writes. */
@@ -26,18 +27,11 @@ export interface TypePlan {
   patientSearch?: 'subject' | 'patient';
 }
 
-/** Which outputs are rendered (the option toTransaction takes). */
-export interface RenderedOutputs {
-  flag: boolean;
-  diagnosticReport: boolean;
-  documentReference: boolean;
-  provenance: boolean;
-}
-
 export interface WritePlan {
   mode: WriteMode;
   types: Record<WrittenType, TypePlan>;
-  outputs: RenderedOutputs;
+  /** Which outputs are rendered for this server (the option toTransaction takes). */
+  outputs: Required<RenderedOutputs>;
   /** One sentence per decision, for /readyz and the start-up log (no patient data). */
   lines: string[];
 }
@@ -77,12 +71,7 @@ export function planWrites(caps: Pick<Capabilities, 'transaction' | 'batch' | 't
   const types = Object.fromEntries(WRITTEN_TYPES.map((t) => [t, typePlan(caps, t)])) as Record<WrittenType, TypePlan>;
   const mode: WriteMode = caps.transaction ? 'transaction' : caps.batch ? 'batch' : 'single';
   const observation = types.Observation.create;
-  const outputs: RenderedOutputs = {
-    flag: types.Flag.create,
-    diagnosticReport: types.DiagnosticReport.create,
-    documentReference: !types.DiagnosticReport.create && types.DocumentReference.create,
-    provenance: types.Provenance.create,
-  };
+  const outputs = outputsFor((t) => typePlanOf({ types } as WritePlan, t)?.create ?? false);
   const lines = [
     mode === 'transaction'
       ? 'Writes: one transaction per assessment'

@@ -1,6 +1,6 @@
 /**
- * Writes the rendered results: one transaction Bundle in one request when the server supports transactions;
- * otherwise its entries one at a time, in order, replacing each `urn:uuid:` fullUrl with the `Type/id` the
+ * Writes the rendered results: one transaction Bundle in one request when the server supports transactions; with
+ * batch but no transaction, batches in reference order (write-batches.ts); otherwise its entries one at a time, in order, replacing each `urn:uuid:` fullUrl with the `Type/id` the
  * server assigned wherever later entries refer to it. Conditional headers (If-None-Exist, If-Match,
  * If-None-Match, If-Modified-Since) and conditional URLs are kept. Entries are idempotent (deterministic
  * identifiers, conditional create/update), so a retry after a partial sequential write is safe.
@@ -14,7 +14,9 @@ import { outcome } from '../fhir-model/outcomes.ts';
 import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
+import { assignedReference, findUnresolved, resolveReferences } from './entry-references.ts';
 import { errorForStatus, errorFromResponse, FhirRequestError } from './http-error.ts';
+import { writeInBatches } from './write-batches.ts';
 
 export { FhirRequestError, isRetryable, retryAfterMs } from './http-error.ts';
 
@@ -55,26 +57,32 @@ const HAPI_NO_CHANGE = new Set(['SUCCESSFUL_UPDATE_NO_CHANGE', 'SUCCESSFUL_CREAT
  * Writes a transaction Bundle.
  * @param client - The FHIR client (from createFhirClient).
  * @param transaction - The Bundle (type transaction) to write.
- * @param caps - The server's capabilities (transaction support and Medplum's limits decide one request or a sequence).
+ * @param caps - The server's capabilities: transaction support and Medplum's limits decide one request; batch without
+ *   transaction, batches in reference order (write-batches.ts); otherwise one request per entry.
  * @returns How many entries wrote something and how many were already in place.
  * @throws FhirRequestError (see isRetryable, retryAfterMs).
  */
 export async function writeResults(
   client: MedplumClient,
   transaction: Bundle,
-  caps: Pick<Capabilities, 'transaction' | 'software'>,
+  caps: Pick<Capabilities, 'transaction' | 'software'> & { batch?: boolean },
 ): Promise<WriteResult> {
   const entries = transaction.entry ?? [];
   if (entries.length === 0) return { written: 0, unchanged: 0 };
   const base = fhirBaseUrlOf(client);
-  const asTransaction = fitsOneTransaction(entries, caps);
-  const result = asTransaction
-    ? await writeAsTransaction(client, base, transaction)
-    : await writeInSequence(client, base, entries);
-  logger.info(
-    { entries: entries.length, ...result, mode: asTransaction ? 'transaction' : 'sequence' },
-    'FHIR results written',
-  );
+  const mode = fitsOneTransaction(entries, caps)
+    ? 'transaction'
+    : caps.batch && !caps.transaction
+      ? 'batch'
+      : 'sequence';
+  let result: WriteResult;
+  if (mode === 'transaction') result = await writeAsTransaction(client, base, transaction);
+  else if (mode === 'sequence') result = await writeInSequence(client, base, entries);
+  else {
+    result = { written: 0, unchanged: 0 };
+    for (const a of await writeInBatches(client, base, entries)) count(result, a.request, a.status, a.etag, a.outcome);
+  }
+  logger.info({ entries: entries.length, ...result, mode }, 'FHIR results written');
   return result;
 }
 
@@ -207,77 +215,4 @@ async function readJson(response: Response): Promise<Resource | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** `Type/id` of what the server wrote: from the returned resource, else from Location (`.../Type/id/_history/v`). */
-function assignedReference(
-  body: Resource | undefined,
-  location: string | undefined,
-  entry: BundleEntry,
-): string | undefined {
-  const type = entry.resource?.resourceType;
-  if (body && body.resourceType !== 'OperationOutcome' && body.id && (!type || body.resourceType === type)) {
-    return `${body.resourceType}/${body.id}`;
-  }
-  if (location) {
-    const path = (URL.canParse(location) ? new URL(location).pathname : (location.split('?')[0] ?? ''))
-      .replace(/\/_history\/[^/]+\/?$/, '')
-      .split('/')
-      .filter(Boolean);
-    const id = path.at(-1);
-    const locType = path.at(-2);
-    if (id && locType && /^[A-Z][A-Za-z]+$/.test(locType)) return `${locType}/${id}`;
-  }
-  return undefined;
-}
-
-/** Deep copy of an entry with every resolved `urn:uuid:` replaced, in references and in conditional URLs. */
-function resolveReferences(entry: BundleEntry, assigned: Map<string, string>): BundleEntry {
-  if (assigned.size === 0) return entry;
-  const replaceIn = (text: string): string => {
-    let out = text;
-    for (const [urn, ref] of assigned) {
-      if (out.includes(urn)) out = out.split(urn).join(ref);
-    }
-    return out;
-  };
-  const walk = (value: unknown, key?: string): unknown => {
-    if (Array.isArray(value)) return value.map((v) => walk(v));
-    if (value && typeof value === 'object') {
-      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
-    }
-    if (typeof value === 'string' && key === 'reference') return assigned.get(value) ?? value;
-    return value;
-  };
-  const resolved = walk(entry) as BundleEntry;
-  if (resolved.request) {
-    const request: BundleEntry['request'] = { ...resolved.request };
-    request.url = replaceIn(request.url);
-    if (request.ifNoneExist) request.ifNoneExist = replaceIn(request.ifNoneExist);
-    resolved.request = request;
-  }
-  return resolved;
-}
-
-/** A `urn:uuid:` reference (other than the entry's own fullUrl) still present after resolution. */
-function findUnresolved(entry: BundleEntry, ownFullUrl: string | undefined): string | undefined {
-  let found: string | undefined;
-  const walk = (value: unknown, key?: string): void => {
-    if (found) return;
-    if (Array.isArray(value)) {
-      for (const v of value) walk(v);
-    } else if (value && typeof value === 'object') {
-      for (const [k, v] of Object.entries(value)) walk(v, k);
-    } else if (
-      typeof value === 'string' &&
-      key === 'reference' &&
-      value.startsWith('urn:uuid:') &&
-      value !== ownFullUrl
-    ) {
-      found = value;
-    }
-  };
-  walk(entry.resource);
-  const conditional = [entry.request?.url, entry.request?.ifNoneExist].find((v) => v?.includes('urn:uuid:'));
-  return found ?? conditional;
 }

@@ -16,6 +16,8 @@ export interface ResolveResourceJob {
   resourceType: string;
   id: string;
   deleted: boolean;
+  /** Only the patients the resource was about before (it was updated, perhaps moved): issue #11 item 3. */
+  earlierSubjects?: true;
 }
 
 export type CatchUpReason =

@@ -29,6 +29,7 @@ import { parseReference, type ResourceKey } from '../fhir-model/references.ts';
 import { isKnownResourceType } from '../fhir-model/resource-types.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker } from './event-number-tracker.ts';
+import type { JobIntent } from './jobs.ts';
 import { boundNotification, DEFAULT_MAX_PATIENTS, tooManyEntries } from './notification-bound.ts';
 import { entryJobs, jobsForReference, jobsForResource } from './notification-jobs.ts';
 import { ERROR_TEXT, type NotificationRequest, type ParsedNotification, simple } from './notification-model.ts';
@@ -114,7 +115,10 @@ async function parseUnbounded(
   }
 
   const resource = parseWith(ResourceSchema, body);
-  return whole(simple('resource', jobsForResource(resource, undefined, false)));
+  const jobs = jobsForResource(resource, undefined, false);
+  // An update may have moved the resource to another patient: the one it was about before is reassessed too.
+  if (interaction === 'update') jobs.push(...earlierSubjectsJob(resource, jobs));
+  return whole(simple('resource', jobs));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -172,4 +176,19 @@ function medplumDelete(body: unknown, deletedHeader: string | undefined): Parsed
   if (isEmptyObject(body)) throw badRequest(ERROR_TEXT.deletedHeader, ['X-Medplum-Deleted-Resource']);
   const resource = parseWith(ResourceSchema, body);
   return simple('medplum-delete', jobsForResource(resource, undefined, true));
+}
+
+/** For an updated resource about a patient (not a Patient): a job that reassesses the patients it was about before. */
+function earlierSubjectsJob(resource: { resourceType: string; id?: string }, jobs: readonly JobIntent[]): JobIntent[] {
+  if (resource.resourceType === 'Patient' || resource.id === undefined || !isFhirId(resource.id)) return [];
+  if (!jobs.some((j) => j.kind === 'assess-patient')) return [];
+  return [
+    {
+      kind: 'resolve-resource',
+      resourceType: resource.resourceType,
+      id: resource.id,
+      deleted: false,
+      earlierSubjects: true,
+    },
+  ];
 }

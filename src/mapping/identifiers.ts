@@ -31,6 +31,8 @@ export const ids = {
   report: (patientId: string, date: string) => identifier(`${patientId}/report/${date}`),
   timepoint: (patientId: string, date: string) => identifier(`${patientId}/timepoint-response/${date}`),
   flag: (patientId: string, status: string, since: string) => identifier(`${patientId}/flag/${status}/${since}`),
+  diseaseStatus: (patientId: string, date: string) => identifier(`${patientId}/disease-status/${date}`),
+  reportDocument: (patientId: string, date: string) => identifier(`${patientId}/report-document/${date}`),
 };
 
 /** Short content digest (hex) for identifiers that must change when content does. */

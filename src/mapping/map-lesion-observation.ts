@@ -5,7 +5,7 @@
 import type { Observation } from '@medplum/fhirtypes';
 import type { QualitativeAssessment } from '../domain/types.ts';
 import { datePart } from '../fhir-model/dates.ts';
-import { refOf, versionedRefOf } from './fhir-helpers.ts';
+import { asArray, isObject, refOf, versionedRefOf } from './fhir-helpers.ts';
 import type { MappingContext } from './mapping-context.ts';
 import { readMeasurementMethod } from './read-measurement-method.ts';
 import { readNonTargetStatus } from './read-non-target-status.ts';
@@ -61,6 +61,15 @@ function addNonTargetStatus(ctx: MappingContext, obs: Observation, lesionId: str
 
 /** Maps a counted lesion Observation: `kind` says which of the two it is. */
 export function mapLesionObservation(ctx: MappingContext, obs: Observation, kind: 'size' | 'status'): void {
+  const focus = ctx.resolve(asArray(obs.focus).find(isObject));
+  if (focus && ctx.foreignBodies.has(focus)) {
+    ctx.issues.push({
+      code: 'lesion-of-other-patient',
+      text: "A measurement's lesion (its focus BodyStructure) belongs to another patient; the measurement was not used.",
+      source: refOf(obs),
+    });
+    return;
+  }
   const lesionId = ctx.lesionOf(obs);
   if (!lesionId) {
     ctx.issues.push({

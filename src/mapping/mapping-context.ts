@@ -12,6 +12,8 @@ export class MappingContext {
   readonly lesions = new Map<string, Lesion>();
   /** BodyStructure reference -> lesion key. */
   readonly bodyKeys = new Map<string, string>();
+  /** BodyStructures of another patient: a measurement of one of these is not used. */
+  readonly foreignBodies = new Set<string>();
   /** ImagingStudy reference -> scan date. */
   readonly studies = new Map<string, IsoDate>();
   readonly medications = new Map<string, Medication>();

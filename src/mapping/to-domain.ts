@@ -46,6 +46,8 @@ export interface MappedPatient {
   usedSources: string[];
   /** Flags the adapter wrote earlier (identifier under IDENTIFIER_SYSTEM), as found in the input. */
   existingFlags: Flag[];
+  /** Lesion key -> "BodyStructure/id" of the patient's BodyStructures found in the input (a disease status' focus). */
+  bodyStructures: Map<string, string>;
 }
 
 /** Which patient the Bundle is about: its one Patient, or the one every subject points at. */
@@ -158,6 +160,7 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
   const later: Resource[] = [];
   for (const r of resources) {
     if (!belongs(r)) {
+      if (r.resourceType === 'BodyStructure') ctx.foreignBodies.add(refOf(r));
       ctx.issues.push({
         code: 'other-patient',
         text: 'A resource belongs to another patient and was not used.',
@@ -217,5 +220,6 @@ export function mapToDomain(resources: Resource[], options: MappingOptions): Map
     sourcesByDate: ctx.sourcesByDate,
     usedSources: ctx.usedSources(),
     existingFlags,
+    bodyStructures: new Map([...ctx.bodyKeys].map(([ref, key]) => [key, ref])),
   };
 }

@@ -1,5 +1,5 @@
 /** The per-scan DiagnosticReport (profile response-assessment-report; contract section 2). */
-import type { DiagnosticReport } from '@medplum/fhirtypes';
+import type { Attachment, DiagnosticReport } from '@medplum/fhirtypes';
 import { IRECIST_SYSTEM, OUTPUT, PROFILE, RADIOLOGY_CATEGORY } from '../codes.ts';
 import type { TimepointAssessment } from '../domain/assess.ts';
 import { RESPONSE_DISPLAY, STATUS_DISPLAY } from './displays.ts';
@@ -11,7 +11,8 @@ export function diagnosticReport(
   patientId: string,
   observationFullUrl: string,
   conclusion: string,
-  summary: string,
+  /** The rendered report (text/plain) and, on the most recent reports, the chart (image/svg+xml). */
+  presentedForm: Attachment[],
 ): DiagnosticReport {
   return {
     resourceType: 'DiagnosticReport',
@@ -34,13 +35,6 @@ export function diagnosticReport(
       { coding: [{ system: IRECIST_SYSTEM, code: tp.response, display: RESPONSE_DISPLAY[tp.response] }] },
       { coding: [{ system: IRECIST_SYSTEM, code: tp.status, display: STATUS_DISPLAY[tp.status] }] },
     ],
-    presentedForm: [
-      {
-        contentType: 'text/plain; charset=utf-8',
-        language: 'en',
-        title: `iRECIST assessment ${tp.date}`,
-        data: Buffer.from(summary, 'utf8').toString('base64'),
-      },
-    ],
+    presentedForm,
   };
 }

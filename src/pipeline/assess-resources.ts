@@ -7,6 +7,7 @@ import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { type Assessment, assessPatient } from '../domain/assess.ts';
 import type { ImmunotherapyCatalogue } from '../mapping/immunotherapy-catalogue.ts';
 import { readBundle } from '../mapping/read-bundle.ts';
+import type { RenderedOutputs } from '../mapping/rendered-outputs.ts';
 import { type MappedPatient, mapToDomain } from '../mapping/to-domain.ts';
 import { toTransaction } from '../mapping/to-transaction.ts';
 import { defaultCatalogue } from './default-catalogue.ts';
@@ -17,6 +18,10 @@ export interface PipelineOptions {
   aliases?: Map<string, string>;
   /** Provenance.recorded (tests pin it). */
   now?: string;
+  /** Which outputs to render for the server (default: a full FHIR server; the writer derives it from capabilities). */
+  outputs?: RenderedOutputs;
+  /** How many of the most recent reports carry the tumour-burden chart (default 3: mapping/report-chart.ts). */
+  chartReports?: number;
 }
 
 export interface PipelineResult {
@@ -79,7 +84,11 @@ function runPipeline(resources: Resource[], unusable: Resource[], options: Pipel
     });
   }
   const assessment = assessPatient(mapped.record);
-  const { bundle, notes } = toTransaction(assessment, mapped, { now: options.now });
+  const { bundle, notes } = toTransaction(assessment, mapped, {
+    now: options.now,
+    outputs: options.outputs,
+    chartReports: options.chartReports,
+  });
   return { transaction: bundle, assessment, mapped, notes };
 }
 

@@ -58,8 +58,11 @@ export interface ChangeDetection {
   intervalSeconds: number;
   /** Patients the watch list should know (every patient queued); a no-op in other modes. */
   remember(patientIds: readonly string[]): Promise<void>;
-  /** Runs the catch-up from the stored checkpoint now, then on the interval. */
-  start(): void;
+  /**
+   * Stores the first checkpoint at now when the database has none (awaited before the service takes data, so nothing
+   * arriving after start-up falls before it), then runs the catch-up from the checkpoint and goes on at the interval.
+   */
+  start(): Promise<void>;
   stop(): Promise<void>;
   /** The `change-detection` check of /readyz: the mode, why, the interval and the last run. */
   readiness: ReadinessCheck;
@@ -155,8 +158,14 @@ export function createChangeDetection(deps: ChangeDetectionDeps): ChangeDetectio
     checkpointKey,
     intervalSeconds,
     remember,
-    start() {
-      // The first run is the catch-up from the stored checkpoint (or creates it on a new database).
+    async start() {
+      if (checkpointKey !== WATCH_LIST_KEY && (await deps.store.get(checkpointKey)) === undefined) {
+        const now = new Date().toISOString();
+        const first = checkpointKey === BULK_CHECKPOINT_KEY ? { transactionTime: now } : { newest: now, recent: [] };
+        await deps.store.set(checkpointKey, JSON.stringify(first));
+        logger.info({ mode: (safetyNet ?? choice).mode }, 'First start: change-detection checkpoint created');
+      }
+      // The first run is the catch-up from the stored checkpoint.
       if (intervalSeconds > 0) periodic.start();
       else void periodic.runOnce().catch(() => undefined);
     },

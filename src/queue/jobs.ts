@@ -16,7 +16,12 @@ export type JobKind = (typeof JOB_KINDS)[number];
 export const JOB_PAYLOAD_SCHEMAS = {
   'assess-patient': z.object({ patientId: FhirIdSchema }).strict(),
   'resolve-resource': z
-    .object({ resourceType: z.string().regex(RESOURCE_TYPE_NAME), id: FhirIdSchema, deleted: z.boolean() })
+    .object({
+      resourceType: z.string().regex(RESOURCE_TYPE_NAME),
+      id: FhirIdSchema,
+      deleted: z.boolean(),
+      earlierSubjects: z.literal(true).optional(),
+    })
     .strict(),
   'catch-up': z
     .object({
@@ -35,7 +40,8 @@ export type JobRequest = { [K in JobKind]: { kind: K } & JobPayloads[K] }[JobKin
 /**
  * The key jobs of a kind coalesce and exclude each other on (the one job-key function: intake de-duplicates by it too).
  * - assess-patient: the patient id: one assessment per patient at a time, one more queued behind it.
- * - resolve-resource: type/id, deletions kept apart so a delete is never folded into an update.
+ * - resolve-resource: type/id, deletions (and the look for earlier subjects) kept apart so neither is folded into an
+ *   update.
  * - catch-up: subscription and starting event, so a catch-up from an earlier event is never folded into a later one.
  */
 export function jobKey(request: JobRequest): string {
@@ -43,7 +49,7 @@ export function jobKey(request: JobRequest): string {
     case 'assess-patient':
       return request.patientId;
     case 'resolve-resource':
-      return `${request.resourceType}/${request.id}${request.deleted ? '/deleted' : ''}`;
+      return `${request.resourceType}/${request.id}${request.deleted ? '/deleted' : ''}${request.earlierSubjects ? '/earlier' : ''}`;
     case 'catch-up':
       return `${request.subscriptionId ?? '_poll'}@${request.sinceEventNumber ?? '_checkpoint'}`;
   }

@@ -17,6 +17,7 @@ import { patientIdFromReference, patientIdOf } from '../fhir-model/resource-owne
 import { knownResourceTypes } from '../fhir-model/resource-types.ts';
 import type { ExportRequest } from './bulk-export-request.ts';
 import type { SandboxRepository } from './memory-store.ts';
+import { maskSecrets } from './subscription-exposure.ts';
 
 export interface ExportSnapshot {
   /** The resources per type (read-only: the repository's frozen current versions), types in name order. */
@@ -50,7 +51,7 @@ export async function selectForExport(repo: SandboxRepository, request: ExportRe
   for (const type of types) {
     const current = repo.listCurrent(type as Resource['resourceType']);
     if (current.length === 0) continue;
-    const selected = current.filter((r) => owned(r) && changed(r));
+    const selected = current.filter((r) => owned(r) && changed(r)).map(maskSecrets);
     if (selected.length > 0) byType.set(type, selected);
     if (patients && current.some(ownerless)) unowned.push(type);
   }

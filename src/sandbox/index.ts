@@ -29,6 +29,7 @@ import { profileCapabilityStatement } from './server-profiles/profile-capability
 import type { ServerProfile } from './server-profiles/profile-model.ts';
 import { profileRestrictions } from './server-profiles/restrictions.ts';
 import { serverProfile } from './server-profiles/server-profiles.ts';
+import { subscriptionWriteGuard } from './subscription-exposure.ts';
 import type { NotifierStats, NotifierTuning } from './subscription-notifier.ts';
 import { SubscriptionNotifier } from './subscription-notifier.ts';
 
@@ -57,6 +58,11 @@ export interface SandboxOptions {
   readonly bulkExport?: BulkExportTuning;
   /** The server the sandbox imitates (SANDBOX_PROFILE; default medplum, the sandbox as it always was). */
   readonly profile?: SandboxProfileName;
+  /**
+   * Where Subscriptions may deliver (the service passes its own /notifications and SANDBOX_SUBSCRIPTION_ENDPOINTS);
+   * other endpoints are refused on write. Undefined: anywhere (a sandbox a test or library user runs on its own).
+   */
+  readonly subscriptionEndpoints?: readonly string[];
 }
 
 export interface Sandbox {
@@ -85,7 +91,11 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const logger = (options.logger ?? rootLogger).child({ component: 'sandbox' });
   const profile = serverProfile(options.profile);
-  const repo = new SandboxRepository({ baseUrl, validate: options.validate });
+  const repo = new SandboxRepository({
+    baseUrl,
+    validate: options.validate,
+    guardWrite: subscriptionWriteGuard(options.subscriptionEndpoints),
+  });
   const notifier = new SubscriptionNotifier({
     store: repo,
     logger,

@@ -10,6 +10,7 @@ import { createErrorHandler } from '../server/error-handler.ts';
 import { decorateBundleResponse } from './bundle-handler.ts';
 import type { SandboxLoad } from './sandbox-load.ts';
 import { DEFAULT_BODY_LIMIT, FHIR_JSON } from './sandbox-router.ts';
+import { maskSecrets } from './subscription-exposure.ts';
 
 export const SANDBOX_LOAD_PATH = '/sandbox/load';
 
@@ -49,7 +50,10 @@ export function createLoadRouter(options: LoadRouterOptions): Router {
         { entries: result.response.entry?.length ?? 0, written, patients: result.patientIds.length },
         'sandbox load',
       );
-      res.status(200).setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`).send(JSON.stringify(result.response));
+      res
+        .status(200)
+        .setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`)
+        .send(JSON.stringify(maskSecrets(result.response)));
     },
   );
   router.use(

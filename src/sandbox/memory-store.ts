@@ -59,6 +59,7 @@ import type {
 import { FhirRepository } from '@medplum/fhir-router';
 import type { Bundle, Parameters, Reference, Resource } from '@medplum/fhirtypes';
 import { checkSearchRequest, clampCount, historyBundle, SearchMirror, searchsetBundle } from './repository-search.ts';
+import type { WriteGuard } from './subscription-exposure.ts';
 import { type CommitListener, VersionStore } from './version-store.ts';
 import { checkId, deepFreeze, prepareWrite, sameContent } from './write-preparation.ts';
 
@@ -69,6 +70,8 @@ export interface SandboxRepositoryOptions {
   readonly baseUrl: string;
   /** Validate written resources against the base R4 definitions (default true). */
   readonly validate?: boolean;
+  /** Checks every create and update after validation (subscription-exposure.ts: secrets, allowed endpoints). */
+  readonly guardWrite?: WriteGuard;
 }
 
 const DEFAULT_HISTORY_COUNT = 100;
@@ -76,6 +79,7 @@ const DEFAULT_HISTORY_COUNT = 100;
 export class SandboxRepository extends FhirRepository {
   readonly baseUrl: string;
   private readonly validateWrites: boolean;
+  private readonly guardWrite: WriteGuard;
   private readonly store = new VersionStore();
   private readonly mirror = new SearchMirror();
 
@@ -83,6 +87,7 @@ export class SandboxRepository extends FhirRepository {
     super();
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.validateWrites = options.validate ?? true;
+    this.guardWrite = options.guardWrite ?? ((incoming) => incoming);
   }
 
   /** Registers a listener called synchronously with the writes of each committed unit. Returns an unsubscribe. */
@@ -119,7 +124,7 @@ export class SandboxRepository extends FhirRepository {
     validateResourceType(resource.resourceType);
     const id = options?.assignedId && resource.id ? resource.id : this.generateId();
     checkId(id);
-    const incoming = await this.prepare({ ...resource, id });
+    const incoming = this.guardWrite((await this.prepare({ ...resource, id })) as WithId<Resource>, undefined);
     if (this.store.versions(resource.resourceType, id)?.length) {
       throw new OperationOutcomeError(badRequest('Assigned ID is already in use', `${resource.resourceType}.id`));
     }
@@ -132,9 +137,10 @@ export class SandboxRepository extends FhirRepository {
       throw new OperationOutcomeError(badRequest('Missing id', `${resource.resourceType}.id`));
     }
     checkId(resource.id);
-    const incoming = await this.prepare(resource);
+    const prepared = await this.prepare(resource);
     // No await from here to the write: the check and the write are atomic.
     const existing = this.store.current(resource.resourceType, resource.id);
+    const incoming = this.guardWrite(prepared as WithId<Resource>, existing) as WithId<T>;
     if (options?.ifMatch) {
       if (!existing) throw new OperationOutcomeError(notFound);
       if (existing.meta?.versionId !== options.ifMatch) throw new OperationOutcomeError(preconditionFailed);

@@ -20,6 +20,7 @@ import type { SandboxRepository, WriteEvent } from './memory-store.ts';
 import type { SandboxRequestContext } from './request-context.ts';
 import { runInRequestContext } from './request-context.ts';
 import { SerialQueue } from './serial-queue.ts';
+import { maskSecrets } from './subscription-exposure.ts';
 
 export const FHIR_JSON = 'application/fhir+json';
 export const DEFAULT_BODY_LIMIT = '50mb';
@@ -238,7 +239,8 @@ function sendFhir(res: Response, status: number, body: Resource | undefined): vo
     return;
   }
   res.setHeader('Content-Type', `${FHIR_JSON}; charset=utf-8`);
-  res.send(JSON.stringify(body));
+  // A reader never gets a Subscription's secret (subscription-exposure.ts).
+  res.send(JSON.stringify(maskSecrets(body)));
 }
 
 /** 415 for a body that is neither FHIR JSON nor JSON (or JSON Patch for PATCH, a form for POST _search). */

@@ -160,6 +160,12 @@ export async function startService(config: Config, options: ServiceOptions = {})
         software: { name: `${ADAPTER_NAME} sandbox`, version: ADAPTER_VERSION },
         security: sandboxSmartSecurity(url),
         profile: config.detection.sandboxProfile,
+        // Subscriptions deliver only to this adapter (as bound, and as PUBLIC_URL says) and the configured list.
+        subscriptionEndpoints: [
+          `${url}/notifications`,
+          `${config.publicUrl.replace(/\/+$/, '')}/notifications`,
+          ...config.exposure.sandboxSubscriptionEndpoints,
+        ],
       })
     : undefined;
   const client = fhirClientFor(config, options, metrics, sandbox);
@@ -223,7 +229,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     watchIntervalMs: options.watchIntervalMs ?? 300_000,
   });
   if (readiness) checks.push(readiness);
-  detection.start();
+  await detection.start();
   const changeDetection = detection.describe();
   log.info({ port, sandbox: Boolean(sandbox), changeDetection, database: db.kind }, 'irecist-adapter started');
 

@@ -14,7 +14,7 @@ import type { Metrics } from '../server/metrics.ts';
 import { assessPatientJob } from '../worker/assess-patient.ts';
 import { waitForRetryAfter } from '../worker/honour-retry-after.ts';
 import type { PatientThrottle } from '../worker/patient-throttle.ts';
-import { resolvePatientOf } from '../worker/resolve-resource.ts';
+import { resolvePatientsOf } from '../worker/resolve-resource.ts';
 import type { Enqueue } from './enqueue.ts';
 
 export interface WorkerDeps {
@@ -57,12 +57,11 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
     'assess-patient',
     (p, ctx) => {
       deps.throttle.started(p.patientId);
-      return counted(
-        metrics,
-        'assess-patient',
-        ctx,
-        async () => void (await assessPatientJob(assessDeps, p.patientId)),
-      );
+      return counted(metrics, 'assess-patient', ctx, async () => {
+        const outcome = await assessPatientJob(assessDeps, p.patientId);
+        // A record merged into another: the survivor is assessed with all the data (#11 item 3).
+        if (outcome?.mergedInto) await deps.enqueue([{ kind: 'assess-patient', patientId: outcome.mergedInto }]);
+      });
     },
     {
       concurrency: deps.concurrency,
@@ -76,9 +75,9 @@ export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<v
     'resolve-resource',
     (p, ctx) =>
       counted(metrics, 'resolve-resource', ctx, async () => {
-        const patientId = await resolvePatientOf(client, p.resourceType, p.id, p.deleted);
-        if (patientId) await deps.enqueue([{ kind: 'assess-patient', patientId }]);
-        else {
+        const patients = await resolvePatientsOf(client, p.resourceType, p.id, p.deleted, p.earlierSubjects);
+        if (patients.length) await deps.enqueue(patients.map((patientId) => ({ kind: 'assess-patient', patientId })));
+        else if (!p.earlierSubjects) {
           // Gone from the server with no history, or about no patient: dropped and counted, never a dead letter.
           metrics.jobs.inc({ kind: 'resolve-resource', outcome: 'dropped' });
           log.info({ resourceType: p.resourceType, id: p.id }, 'no patient found for resource; dropped');

@@ -4,13 +4,16 @@
  * changed only where it is still as the adapter left it, and outputs of timepoints that no longer exist retracted.
  */
 import type { MedplumClient } from '@medplum/core';
+import type { Resource } from '@medplum/fhirtypes';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
 import { writePatientResults } from '../fhir/write-patient-results.ts';
+import { planWrites } from '../fhir/write-plan.ts';
 import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
 import { assessResources } from '../pipeline/assess-resources.ts';
 import type { Metrics } from '../server/metrics.ts';
+import { retireMergedFlags, survivorOf } from './merged-patient.ts';
 
 export interface AssessDeps {
   client: MedplumClient;
@@ -29,13 +32,27 @@ export interface AssessOutcome {
   notWritten: number;
   timepoints: number;
   status?: string;
+  /** The record this one was merged into (it was not assessed; the survivor is to be). */
+  mergedInto?: string;
 }
 
-export async function assessPatientJob(deps: AssessDeps, patientId: string): Promise<AssessOutcome | undefined> {
+/**
+ * Assesses one patient and writes the results (the worker's job; `backfill --from-server` runs it per patient too).
+ * @param deps - The FHIR client, capabilities, metrics, logger.
+ * @param patientId - The Patient id.
+ * @param context - The patient's context when already read (a backfill's Bulk Data export holds it, the same types
+ *   as readPatientContext reads); undefined reads it from the server.
+ * @returns What was written; undefined when the patient does not exist.
+ */
+export async function assessPatientJob(
+  deps: AssessDeps,
+  patientId: string,
+  context?: Resource[],
+): Promise<AssessOutcome | undefined> {
   const caps = await deps.capabilities();
   let resources: Awaited<ReturnType<typeof readPatientContext>>;
   try {
-    resources = await readPatientContext(deps.client, patientId, caps);
+    resources = context ?? (await readPatientContext(deps.client, patientId, caps));
   } catch (err) {
     if (isPatientNotFound(err)) {
       deps.logger.info({ patientId }, 'patient not found; nothing to assess');
@@ -43,8 +60,17 @@ export async function assessPatientJob(deps: AssessDeps, patientId: string): Pro
     }
     throw err;
   }
+  const survivor = survivorOf(resources[0]);
+  if (survivor) {
+    const retired = await retireMergedFlags(deps.client, resources, caps);
+    deps.logger.info(
+      { patientId, survivor, flagsSetInactive: retired },
+      'merged patient: not assessed; survivor queued',
+    );
+    return { written: 0, unchanged: 0, retracted: 0, notWritten: 0, timepoints: 0, mergedInto: survivor };
+  }
   const stop = deps.metrics.assessmentSeconds.startTimer();
-  const result = assessResources(resources);
+  const result = assessResources(resources, { outputs: planWrites(caps).outputs });
   stop();
   const entries = result.transaction.entry?.length ?? 0;
   const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;

@@ -111,12 +111,26 @@ async function send(attempt: Attempt): Promise<Answer> {
   return { status: res.status, contentType: res.headers.get('content-type'), json, queued: intake.calls.slice(before) };
 }
 
-/** What every answer must be: in time (send's timeout), no 5xx, authenticated, a FHIR OperationOutcome. */
+/** The OperationOutcome of an answer: the body, or the one entry's outcome of a Bundle reply (bundle-reply.ts). */
+function outcomeOf(answer: Answer): { resourceType?: unknown; issue?: { severity?: unknown; code?: unknown }[] } {
+  const body = answer.json as {
+    resourceType?: unknown;
+    type?: unknown;
+    entry?: { response?: { outcome?: unknown } }[];
+  };
+  if (body.resourceType !== 'Bundle') return body as ReturnType<typeof outcomeOf>;
+  // Only an accepted topic-based or transaction delivery is answered with a Bundle (HAPI parses one).
+  expect(answer.status).toBe(200);
+  expect(['batch-response', 'transaction-response']).toContain(body.type);
+  return (body.entry?.[0]?.response?.outcome ?? {}) as ReturnType<typeof outcomeOf>;
+}
+
+/** What every answer must be: in time (send's timeout), no 5xx, authenticated, a FHIR OperationOutcome (or a Bundle of one). */
 function expectWellFormed(answer: Answer): void {
   expect(answer.status, JSON.stringify(answer.json)).toBeLessThan(500);
   expect(answer.status, 'an authenticated request was refused as unauthenticated').not.toBe(401);
   expect(answer.contentType).toBe('application/fhir+json; charset=utf-8');
-  const outcome = answer.json as { resourceType?: unknown; issue?: { severity?: unknown; code?: unknown }[] };
+  const outcome = outcomeOf(answer);
   expect(outcome.resourceType).toBe('OperationOutcome');
   expect(Array.isArray(outcome.issue) && outcome.issue.length > 0).toBe(true);
   for (const issue of outcome.issue ?? []) {

@@ -1,5 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearCapabilitiesCache, parseCapabilities, readCapabilities } from '../../src/fhir/capabilities.ts';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  CAPABILITIES_MAX_AGE_MS,
+  clearCapabilitiesCache,
+  forgetCapabilities,
+  parseCapabilities,
+  readCapabilities,
+} from '../../src/fhir/capabilities.ts';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
 import { backportNoBatch, hapiLike, medplumLike } from './capability-fixtures.ts';
 import { type Loopback, startLoopback } from './loopback.ts';
@@ -87,6 +93,30 @@ describe('readCapabilities', () => {
     expect(a).toBe(b);
     expect(a.software).toBe('hapi');
     expect(server.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /fhir/metadata']);
+  });
+
+  it('reads the statement again after a refused write and after CAPABILITIES_MAX_AGE_MS', async () => {
+    const client = createFhirClient({
+      port: 0,
+      fhir: { baseUrl: `${server.url}/fhir`, timeoutMs: 5000, auth: { mode: 'none' } },
+    });
+    const gets = () => server.requests.filter((r) => r.path === '/fhir/metadata').length;
+    await readCapabilities(client);
+    await readCapabilities(client);
+    expect(gets()).toBe(1);
+    forgetCapabilities(client);
+    server.handle(() => ({ json: medplumLike }));
+    await expect(readCapabilities(client)).resolves.toMatchObject({ software: 'medplum' });
+    expect(gets()).toBe(2);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + CAPABILITIES_MAX_AGE_MS + 1);
+      server.handle(() => ({ json: hapiLike }));
+      await expect(readCapabilities(client)).resolves.toMatchObject({ software: 'hapi' });
+      expect(gets()).toBe(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('does not cache a failure', async () => {

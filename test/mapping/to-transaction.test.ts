@@ -48,7 +48,7 @@ describe('toTransaction', () => {
     expect(b / a).toBeLessThan(4.5);
   });
 
-  it('entries: conditional PUT by identifier for results, conditional create for the Flag and the Provenance', () => {
+  it('entries: conditional PUT by identifier for results (timepoint Observation, report, disease status), conditional create for the Flag and the Provenance', () => {
     const rs = longHistory(2);
     rs.push(tumorSize('new1', { lesion: 'L9', date: addDays('2020-01-06', 84), study: 's2', ld: mm(15), role: 'new' }));
     rs.push(bodyStructure('L9', { coding: [{ system: SYSTEM.snomed, code: '10200004' }] }));
@@ -62,8 +62,10 @@ describe('toTransaction', () => {
     ).toEqual([
       'Observation PUT Observation?identifier=https%3A%2F%2Firecist-adapter.dev%2Ffhir%2Fidentifier%7Cp1%2Ftimepoint-response%2F2020-02-17',
       'DiagnosticReport PUT DiagnosticReport?identifier=https%3A%2F%2Firecist-adapter.dev%2Ffhir%2Fidentifier%7Cp1%2Freport%2F2020-02-17',
+      'Observation PUT Observation?identifier=https%3A%2F%2Firecist-adapter.dev%2Ffhir%2Fidentifier%7Cp1%2Fdisease-status%2F2020-02-17',
       'Observation PUT Observation?identifier=https%3A%2F%2Firecist-adapter.dev%2Ffhir%2Fidentifier%7Cp1%2Ftimepoint-response%2F2020-03-30',
       'DiagnosticReport PUT DiagnosticReport?identifier=https%3A%2F%2Firecist-adapter.dev%2Ffhir%2Fidentifier%7Cp1%2Freport%2F2020-03-30',
+      'Observation PUT Observation?identifier=https%3A%2F%2Firecist-adapter.dev%2Ffhir%2Fidentifier%7Cp1%2Fdisease-status%2F2020-03-30',
       'Flag POST Flag if-none-exist',
       'Provenance POST Provenance if-none-exist',
     ]);

@@ -1,10 +1,13 @@
 /**
- * Everything the pipeline writes for every sample case is valid FHIR R4 and conforms to the profile it claims
- * (test/support/fhir-validation/validate.ts: base R4, our profiles and extensions, locally checkable required bindings).
+ * Everything the pipeline writes for every sample case, for a full server and for one that takes no Flag,
+ * DiagnosticReport or Provenance (DocumentReferences instead), is valid FHIR R4 and conforms to the profile it claims
+ * (test/support/fhir-validation/validate.ts: base R4 with its invariants, our profiles and extensions, locally
+ * checkable required bindings).
  */
 import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PROFILE } from '../../src/codes.ts';
+import { MCODE, PROFILE } from '../../src/codes.ts';
+import type { RenderedOutputs } from '../../src/mapping/rendered-outputs.ts';
 import { assessBundle } from '../../src/pipeline/assess-resources.ts';
 import { caseNames, readCase } from '../cli/case-check.ts';
 import { indexDefinitions, validateWritten } from '../support/fhir-validation/validate.ts';
@@ -16,36 +19,50 @@ const errors = (r: Resource): [string, string | undefined, string | undefined, s
     .filter((i: OperationOutcomeIssue) => i.severity === 'error' || i.severity === 'fatal')
     .map((i) => [i.code, i.expression?.[0], i.details?.text, i.diagnostics]);
 
-const written = (input: unknown) =>
-  (assessBundle(input, { now: NOW }).transaction.entry ?? []).map((e) => e.resource as Resource);
+const EPIC: RenderedOutputs = { flag: false, diagnosticReport: false, documentReference: true, provenance: false };
 
-const PROFILE_OF: Record<string, string | undefined> = {
-  DiagnosticReport: PROFILE.report,
-  Observation: PROFILE.timepointResponse,
-  Flag: PROFILE.flag,
-  Provenance: undefined,
-};
+const written = (input: unknown, outputs?: RenderedOutputs) =>
+  (assessBundle(input, { now: NOW, outputs }).transaction.entry ?? []).map((e) => e.resource as Resource);
+
+/** The profiles a written resource must claim. */
+function profilesOf(r: Resource): string[] | undefined {
+  switch (r.resourceType) {
+    case 'DiagnosticReport':
+      return [PROFILE.report];
+    case 'DocumentReference':
+      return [PROFILE.reportDocument];
+    case 'Flag':
+      return [PROFILE.flag];
+    case 'Observation':
+      return r.code?.coding?.[0]?.code === MCODE.code.code
+        ? [PROFILE.diseaseStatus, MCODE.cancerDiseaseStatusProfile]
+        : [PROFILE.timepointResponse];
+    default:
+      return undefined;
+  }
+}
 
 beforeAll(() => indexDefinitions(), 60_000);
 
 describe.each(caseNames())('%s', (name) => {
   const resources = written(readCase(name).bundle);
+  const epic = written(readCase(name).bundle, EPIC);
 
-  it('writes reports, timepoint Observations and a Provenance', () => {
+  it('writes reports, timepoint and disease-status Observations and a Provenance', () => {
     const types = new Set(resources.map((r) => r.resourceType));
     expect(types).toContain('DiagnosticReport');
     expect(types).toContain('Observation');
     expect(types).toContain('Provenance');
+    expect(resources.filter((r) => profilesOf(r)?.[0] === PROFILE.diseaseStatus).length).toBeGreaterThan(0);
   });
 
-  it.each(resources.map((r, i) => [`${i} ${r.resourceType}`, r] as const))(
-    'entry %s validates against base R4 and its profile',
-    (_label, resource) => {
-      const profile = PROFILE_OF[resource.resourceType];
-      expect(resource.meta?.profile).toEqual(profile ? [profile] : undefined);
-      expect(errors(resource)).toEqual([]);
-    },
-  );
+  it.each([
+    ...resources.map((r, i) => [`${i} ${r.resourceType}`, r] as const),
+    ...epic.map((r, i) => [`${i} ${r.resourceType} (no Flag, DiagnosticReport, Provenance)`, r] as const),
+  ])('entry %s validates against base R4 and its profile', (_label, resource) => {
+    expect(resource.meta?.profile).toEqual(profilesOf(resource));
+    expect(errors(resource)).toEqual([]);
+  });
 
   it('the transaction Bundle as a whole validates', () => {
     const { transaction } = assessBundle(readCase(name).bundle, { now: NOW });
@@ -84,5 +101,35 @@ describe('Flag supersession', () => {
       end: '2026-06-15',
     });
     for (const e of flags) expect(errors(e.resource as Resource)).toEqual([]);
+  });
+});
+
+describe('valid periods (per-1) on a superseded Flag', () => {
+  it('a Flag whose episode started after the latest scan (retracted scan, moved baseline) ends where it started', () => {
+    const { bundle: full } = readCase('pseudoprogression') as { bundle: { entry: { resource: Resource }[] } };
+    const early = {
+      ...full,
+      entry: full.entry.filter((e) => {
+        const r = e.resource as { effectiveDateTime?: string; started?: string };
+        return String(r.effectiveDateTime ?? r.started ?? '').slice(0, 10) <= '2026-03-09';
+      }),
+    };
+    const first = written(early).find((r) => r.resourceType === 'Flag') as Resource & { period?: { start?: string } };
+    const later = {
+      ...first,
+      id: 'flag-later',
+      meta: { ...first.meta, versionId: '3' },
+      period: { start: '2026-09-01' },
+    };
+    const { transaction } = assessBundle({ ...full, entry: [...full.entry, { resource: later }] }, { now: NOW });
+    const superseded = transaction.entry?.find((e) => e.request?.url === 'Flag/flag-later')?.resource as
+      | (Resource & { status?: string; period?: { start?: string; end?: string } })
+      | undefined;
+    expect(superseded?.status).toBe('inactive');
+    expect(superseded?.period).toEqual({ start: '2026-09-01', end: '2026-09-01' });
+    expect(errors(transaction)).toEqual([]);
+    // The end it would have had before (the latest scan, before its start) is refused by the validation.
+    const before = { ...superseded, period: { start: '2026-09-01', end: '2026-06-15' } } as Resource;
+    expect(errors(before).map((e) => e[1])).toEqual(['Flag.period']);
   });
 });

@@ -1,16 +1,18 @@
 /**
  * Hand-written resources that conform to our profiles; each call returns a fresh copy that a test may break.
  */
-import type { DiagnosticReport, Flag, Observation } from '@medplum/fhirtypes';
+import type { DiagnosticReport, DocumentReference, Flag, Observation } from '@medplum/fhirtypes';
 import {
   categoryResponseCode,
   EXTENSION,
   IDENTIFIER_SYSTEM,
   INPUT,
   IRECIST_SYSTEM,
+  MCODE,
   OUTPUT,
   PROFILE,
   RADIOLOGY_CATEGORY,
+  REPORT_DOCUMENT,
   SYSTEM,
 } from '../../src/codes.ts';
 
@@ -100,5 +102,46 @@ export function lesionRoleExample(): Observation {
         valueQuantity: { value: 21, unit: 'mm', system: SYSTEM.ucum, code: 'mm' },
       },
     ],
+  };
+}
+
+/** An mCODE CancerDiseaseStatus Observation as the adapter writes it (profile disease-status). */
+export function diseaseStatusExample(): Observation {
+  return {
+    resourceType: 'Observation',
+    meta: { profile: [PROFILE.diseaseStatus, MCODE.cancerDiseaseStatusProfile] },
+    extension: [
+      { url: EXTENSION.mcodeEvidenceType, valueCodeableConcept: { coding: [{ ...MCODE.imaging }] } },
+      { url: EXTENSION.irecistResponse, valueCodeableConcept: irecist('iUPD') },
+      { url: EXTENSION.irecistPatientStatus, valueCodeableConcept: irecist('possible-pseudoprogression') },
+    ],
+    identifier: [{ system: IDENTIFIER_SYSTEM, value: 'p1/disease-status/2024-03-01' }],
+    status: 'final',
+    code: { coding: [{ ...MCODE.code }] },
+    subject: { reference: 'Patient/p1' },
+    focus: [{ reference: 'BodyStructure/lesion-1' }],
+    effectiveDateTime: '2024-03-01',
+    valueCodeableConcept: { coding: [{ ...MCODE.worsened }] },
+    derivedFrom: [{ reference: 'Observation/tp-2024-03-01' }, { reference: 'ImagingStudy/scan-2' }],
+  };
+}
+
+/** The report as a DocumentReference (profile report-document). */
+export function reportDocumentExample(): DocumentReference {
+  return {
+    resourceType: 'DocumentReference',
+    meta: { profile: [PROFILE.reportDocument] },
+    identifier: [{ system: IDENTIFIER_SYSTEM, value: 'p1/report-document/2024-03-01' }],
+    status: 'current',
+    docStatus: 'final',
+    type: { coding: [{ ...REPORT_DOCUMENT.type }] },
+    category: [{ coding: [{ ...REPORT_DOCUMENT.category }] }],
+    subject: { reference: 'Patient/p1' },
+    date: '2024-03-01T00:00:00Z',
+    content: [
+      { attachment: { contentType: 'text/plain; charset=utf-8', data: Buffer.from('Report').toString('base64') } },
+      { attachment: { contentType: 'image/svg+xml', data: Buffer.from('<svg/>').toString('base64') } },
+    ],
+    context: { period: { start: '2024-03-01', end: '2024-03-01' }, related: [{ reference: 'ImagingStudy/scan-2' }] },
   };
 }

@@ -197,12 +197,17 @@ describe('ValueSet immunotherapy', () => {
 describe('StructureDefinitions', () => {
   it.each(Object.entries(PROFILE))('%s is a differential-only constraint on the right base', (_key, url) => {
     const sd = getProfile(url) as StructureDefinition;
-    const type =
-      url === PROFILE.lesionRole
-        ? 'Extension'
-        : { [PROFILE.report]: 'DiagnosticReport', [PROFILE.timepointResponse]: 'Observation', [PROFILE.flag]: 'Flag' }[
-            url
-          ];
+    const types: Record<string, string> = {
+      [PROFILE.lesionRole]: 'Extension',
+      [PROFILE.irecistResponse]: 'Extension',
+      [PROFILE.irecistPatientStatus]: 'Extension',
+      [PROFILE.report]: 'DiagnosticReport',
+      [PROFILE.timepointResponse]: 'Observation',
+      [PROFILE.flag]: 'Flag',
+      [PROFILE.diseaseStatus]: 'Observation',
+      [PROFILE.reportDocument]: 'DocumentReference',
+    };
+    const type = types[url];
     expect(sd).toMatchObject({
       derivation: 'constraint',
       fhirVersion: '4.0.1',

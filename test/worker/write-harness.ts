@@ -3,17 +3,21 @@
  * the case loaded as a hospital's systems would (POST /sandbox/load), the job run as the service runs it, every
  * request the adapter makes recorded, writes made to fail after a count (a write interrupted half-way).
  */
-import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Flag, Observation, Resource } from '@medplum/fhirtypes';
 import { pino } from 'pino';
+import { expect } from 'vitest';
 import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { clearCapabilitiesCache, readCapabilities } from '../../src/fhir/capabilities.ts';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
+import { isAsLeft } from '../../src/fhir/ownership.ts';
 import { memoryLedger, type WriteLedger } from '../../src/fhir/written-resources.ts';
+import { assessResources } from '../../src/pipeline/assess-resources.ts';
 import { createMetrics, type Metrics } from '../../src/server/metrics.ts';
 import { type AssessOutcome, assessPatientJob } from '../../src/worker/assess-patient.ts';
 import { loadCase, type TestCase } from '../e2e/cases.ts';
 import { loadIntoSandbox, type SandboxServer, startSandboxServer } from '../e2e/harness.ts';
+import { validateWritten } from '../support/fhir-validation/validate.ts';
 
 export interface Recorded {
   method: string;
@@ -131,4 +135,45 @@ export function adapterResources<T extends Resource>(
 export async function notWrittenCount(bench: WriteBench, type: string, reason: string): Promise<number> {
   const metric = await bench.metrics.outputsNotWritten.get();
   return metric.values.find((v) => v.labels.type === type && v.labels.reason === reason)?.value ?? 0;
+}
+
+/**
+ * Asserts that what the adapter's resources on the server say agrees with `assess` on the patient's current data:
+ * the timepoints in force (final timepoint Observations: date and response) and the active Flag (the status, when
+ * flagged and the server holds Flags).
+ */
+export function expectAgreesWithAssess(bench: WriteBench, patientId: string, options: { flags: boolean }): void {
+  const inputs = ['Patient', 'Observation', 'ImagingStudy', 'MedicationAdministration', 'Medication', 'BodyStructure']
+    .flatMap((t) => bench.server.repo.listCurrent<Resource>(t as Resource['resourceType']))
+    .filter((r) => keyOf(r) === undefined)
+    .filter(
+      (r) =>
+        r.resourceType === 'Medication' || JSON.stringify(r).includes(`Patient/${patientId}`) || r.id === patientId,
+    );
+  const { assessment } = assessResources(inputs);
+  const expected = assessment.timepoints.map((tp) => `${tp.date} ${tp.response}`);
+  const written = adapterResources<Observation>(bench, 'Observation', patientId)
+    .filter((o) => keyOf(o)?.includes('/timepoint-response/') && o.status === 'final')
+    .map((o) => `${keyOf(o)?.split('/').at(-1)} ${o.valueCodeableConcept?.coding?.[0]?.code}`)
+    .sort();
+  expect(written).toEqual([...expected].sort());
+  if (!options.flags) return;
+  const active = adapterResources<Flag>(bench, 'Flag', patientId)
+    .filter((f) => f.status === 'active')
+    .map((f) => f.code?.coding?.[0]?.code);
+  const flagged = assessment.timepoints.at(-1)?.flagPriority !== undefined;
+  expect(active).toEqual(flagged ? [assessment.status] : []);
+}
+
+/**
+ * Asserts every current resource the adapter wrote for the patient, and that is still as it left it, validates
+ * against base R4 and its profile (what others changed is theirs).
+ */
+export function expectAllValid(bench: WriteBench, patientId: string): void {
+  for (const type of ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag'] as const) {
+    for (const r of adapterResources<Resource>(bench, type, patientId).filter(isAsLeft)) {
+      const errors = validateWritten(r).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+      expect(errors, `${type} ${keyOf(r)}`).toEqual([]);
+    }
+  }
 }

@@ -11,7 +11,14 @@ import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { parseCapabilities } from '../../src/fhir/capabilities.ts';
 import { planWrites } from '../../src/fhir/write-plan.ts';
 import { assessResources } from '../../src/pipeline/assess-resources.ts';
-import { loadSample, startWriteBench, type WriteBench, writtenByType } from './write-harness.ts';
+import {
+  expectAgreesWithAssess,
+  expectAllValid,
+  loadSample,
+  startWriteBench,
+  type WriteBench,
+  writtenByType,
+} from './write-harness.ts';
 
 const CASE = 'confirmed-progression';
 let bench: WriteBench | undefined;
@@ -31,7 +38,7 @@ async function expectedFor(b: WriteBench, patientId: string): Promise<Record<str
     .filter(
       (r) => !(r as { identifier?: { system?: string }[] }).identifier?.some((i) => i.system === IDENTIFIER_SYSTEM),
     );
-  const { transaction } = assessResources(inputs);
+  const { transaction } = assessResources(inputs, { outputs: plan.outputs });
   const out: Record<string, string[]> = {};
   for (const e of transaction.entry ?? []) {
     const r = e.resource as Resource & { identifier?: { system?: string; value?: string }[]; status?: string };
@@ -54,6 +61,9 @@ describe.each(['medplum', 'hapi', 'epic', 'oracle'] as SandboxProfileName[])(
       const first = await bench.assess(CASE);
       expect(first?.written).toBeGreaterThan(0);
       expect(writtenByType(bench, CASE)).toEqual(expected);
+
+      expectAgreesWithAssess(bench, CASE, { flags: profile === 'medplum' || profile === 'hapi' });
+      expectAllValid(bench, CASE);
 
       const second = await bench.assess(CASE);
       expect(second).toMatchObject({ written: 0, retracted: 0 });

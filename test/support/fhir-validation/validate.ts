@@ -1,6 +1,6 @@
 /**
  * Validation of the resources the adapter writes: base FHIR R4 (cardinality, types, invariants) with medplum's
- * validator, our profiles when `meta.profile` names one (https://hl7.org/fhir/R4/profiling.html), our extensions
+ * validator and the base invariants it leaves out (invariants.ts: per-1, ref-1, qty-3, ext-1, ele-1, dom-3 ...), our profiles when `meta.profile` names one (https://hl7.org/fhir/R4/profiling.html), our extensions
  * wherever they appear, and required bindings whose ValueSet can be expanded locally (medplum's synchronous validator
  * does not check codes). Definitions are indexed once, on first use.
  * Test support only (the service does not validate at run time): test/profiles, test/mapping and test/attack check
@@ -28,6 +28,7 @@ import type {
 import { OutcomeError } from '../../../src/fhir-model/outcomes.ts';
 import { canonicalUrl, getCodeSystem, getValueSet, loadProfiles } from '../../../src/profiles/load-profiles.ts';
 import { type Expansion, expandValueSet, expansionHas } from './expand.ts';
+import { checkInvariants } from './invariants.ts';
 import { generateSnapshot } from './snapshot.ts';
 
 interface ValidationState {
@@ -272,7 +273,7 @@ function dedupe(issues: OperationOutcomeIssue[]): OperationOutcomeIssue[] {
 
 /**
  * Validates a resource the adapter is about to write (a Bundle's entries included) and returns every issue: errors
- * and warnings from base R4, from our profiles named in meta.profile, from our extensions, and from required
+ * and warnings from base R4 (with every base invariant, invariants.ts), from our profiles named in meta.profile, from our extensions, and from required
  * bindings that can be checked locally. An empty array, or warnings only, means valid.
  */
 export function validateWritten(resource: Resource): OperationOutcomeIssue[] {
@@ -281,6 +282,8 @@ export function validateWritten(resource: Resource): OperationOutcomeIssue[] {
   const tokens: Token[] = [];
   const collected: Record<string, TypedValueWithPath[]> = {};
   issues.push(...collectIssues(() => validateResource(resource, { collect: { tokens: collected } })));
+  // The base invariants medplum leaves out (data types' own, such as per-1; ele-1, dom-3): invariants.ts.
+  issues.push(...collectIssues(() => checkInvariants(resource)));
   takeTokens(collected, resource.resourceType, resource.resourceType, tokens);
   validateOurs(resource, resource.resourceType, current, issues, tokens);
   if (resource.resourceType === 'Bundle') {

@@ -1,0 +1,67 @@
+/**
+ * The tumour-burden chart a report carries (contract section 2: `presentedForm`, `image/svg+xml`), drawn as of the
+ * report's own date so it never changes when later scans arrive. Drawing costs 15-130 ms (more with a longer
+ * history), so charts are memoised by what they draw: a patient assessed again (every new input) redraws only the
+ * charts whose content changed. Bounded by bytes; the oldest drawing goes first.
+ */
+import { createHash } from 'node:crypto';
+import { chartModelOf } from '../charts/chart-data.ts';
+import { renderChartModelSvg, SVG_CONTENT_TYPE } from '../charts/render-svg.ts';
+import type { Assessment } from '../domain/assess.ts';
+import type { PatientRecord } from '../domain/types.ts';
+
+export { SVG_CONTENT_TYPE };
+
+/** Reports (the most recent ones) that carry a chart; older reports carry the text alone. */
+export const CHART_REPORTS = 3;
+
+/** Memoised drawings, at most this many characters in all (about 150 public-case charts). */
+const MAX_CACHED_CHARS = 8 * 1024 * 1024;
+
+const cache = new Map<string, string>();
+let cachedChars = 0;
+
+function remember(key: string, svg: string): void {
+  if (svg.length > MAX_CACHED_CHARS / 4) return;
+  cache.set(key, svg);
+  cachedChars += svg.length;
+  for (const [oldKey, old] of cache) {
+    if (cachedChars <= MAX_CACHED_CHARS) break;
+    cache.delete(oldKey);
+    cachedChars -= old.length;
+  }
+}
+
+/**
+ * The chart of a report, as SVG text: what was known on the report's date.
+ * @param assessment - The engine's assessment of the patient.
+ * @param record - The mapped record (doses, ctDNA, tumour markers).
+ * @param asOf - The report's scan date.
+ * @returns The SVG (the same input gives the same bytes), or undefined when the chart cannot be drawn.
+ */
+export function reportChartSvg(assessment: Assessment, record: PatientRecord, asOf: string): string | undefined {
+  const model = chartModelOf(assessment, { record, asOf });
+  const key = createHash('sha256').update(JSON.stringify(model)).digest('base64');
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    // Most recently used last, so eviction takes the least recently used.
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  let svg: string;
+  try {
+    svg = renderChartModelSvg(model);
+  } catch {
+    // The charting library refuses some extreme inputs (e.g. 1e308 mm): the report goes out with its text alone.
+    return undefined;
+  }
+  remember(key, svg);
+  return svg;
+}
+
+/** Empties the memo (tests and benchmarks that measure a first drawing). */
+export function clearReportCharts(): void {
+  cache.clear();
+  cachedChars = 0;
+}
