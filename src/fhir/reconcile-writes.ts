@@ -14,6 +14,7 @@
 import type { BundleEntry, Resource } from '@medplum/fhirtypes';
 import { BASE } from '../codes.ts';
 import { digest } from '../mapping/identifiers.ts';
+import { keepWrittenChart } from './keep-chart.ts';
 import {
   adapterKey,
   contentDigest,
@@ -193,15 +194,16 @@ export function reconcileWrites(
     const key = adapterKey(e.resource!)!;
     const tp = timepointOf(key);
     const finding = tp ? findings.get(tp) : undefined;
-    const resource = withFinding(dropUnresolvable(e.resource!, canResolve), finding);
+    let resource = withFinding(dropUnresolvable(e.resource!, canResolve), finding);
     const type = resource.resourceType;
     if (tp) timepoints.add(tp);
     const tplan = typePlanOf(plan, type);
     const candidates = candidatesOf(e);
-    const wanted = contentDigest(resource);
     const owned = candidates.filter(isAsLeft);
-    if (owned.length > 0) {
-      const current = newest(owned);
+    const current = owned.length > 0 ? newest(owned) : undefined;
+    if (current) resource = keepWrittenChart(resource, current);
+    const wanted = contentDigest(resource);
+    if (current) {
       if (recordedDigest(current) === wanted) {
         out.unchanged++;
         if (e.fullUrl) out.known.set(e.fullUrl, ref(current));
