@@ -106,7 +106,7 @@ export function createAppRouter(options: AppRouterOptions): Router {
     '/api/chart-model',
     express.json({ limit: BODY_LIMIT, type: ['application/json', 'application/fhir+json'] }),
     (req, res) => {
-      const result = assessBundle(req.body);
+      const result = assessBundle(req.body, { chartReports: 0 }); // the app draws its own charts
       options.logger.debug(
         { patientId: result.assessment.patientId, timepoints: result.assessment.timepoints.length },
         'app chart model computed',

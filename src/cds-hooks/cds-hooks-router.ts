@@ -136,7 +136,7 @@ export function createCdsHooksRouter(deps: CdsHooksDeps): Router {
         },
         deps.access,
       );
-      const assessment = resources ? assessResources(resources).assessment : undefined;
+      const assessment = resources ? assessResources(resources, { chartReports: 0 }).assessment : undefined;
       const cards = assessment
         ? patientViewCards(assessment, deps.appLaunchUrl).map((c) => ({ uuid: randomUUID(), ...c }))
         : [];

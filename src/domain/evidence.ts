@@ -155,11 +155,14 @@ export function ecogEvidence(
   treatmentStart: IsoDate | undefined,
   asOf: IsoDate,
 ): EcogEvidence {
-  const upTo = upToDate(values, asOf).filter((v) => v.value !== undefined);
-  if (upTo.length === 0) return { unstable: false, text: 'no ECOG performance status recorded' };
-  const start = treatmentStart ?? upTo[0]!.date;
-  const baseline = upTo.filter((v) => v.date <= start).at(-1) ?? upTo[0]!;
-  const latest = upTo.at(-1)!;
+  // Read in place from the sorted series (no copies): this runs at every timepoint of a long history.
+  const sorted = sortedOf(values);
+  const end = firstAfter(sorted, asOf);
+  const first = nextValued(sorted, 0, end);
+  if (first === undefined) return { unstable: false, text: 'no ECOG performance status recorded' };
+  const start = treatmentStart ?? sorted[first]!.date;
+  const baseline = sorted[lastValued(sorted, Math.min(end, firstAfter(sorted, start))) ?? first]!;
+  const latest = sorted[lastValued(sorted, end)!]!;
   const b = baseline.value!;
   const l = latest.value!;
   const unstable = latest !== baseline && ((l >= 2 && l > b) || l - b >= 1);
@@ -167,6 +170,18 @@ export function ecogEvidence(
     ? `clinically unstable: ECOG ${b} at baseline, ${l} on ${latest.date}`
     : `clinically stable: ECOG ${b} at baseline${latest !== baseline ? `, ${l} on ${latest.date}` : ''}`;
   return { baseline, latest, unstable, text };
+}
+
+/** The index of the first value with a number in `sorted[from..end)`. */
+function nextValued(sorted: readonly LabValue[], from: number, end: number): number | undefined {
+  for (let i = from; i < end; i++) if (sorted[i]!.value !== undefined) return i;
+  return undefined;
+}
+
+/** The index of the last value with a number in `sorted[0..end)`. */
+function lastValued(sorted: readonly LabValue[], end: number): number | undefined {
+  for (let i = end - 1; i >= 0; i--) if (sorted[i]!.value !== undefined) return i;
+  return undefined;
 }
 
 export interface MarkerTrend {
@@ -181,12 +196,15 @@ export function markerTrends(
   asOf: IsoDate,
 ): MarkerTrend[] {
   return series.flatMap((s) => {
-    const upTo = upToDate(s.values, asOf).filter((v) => v.value !== undefined);
-    if (upTo.length === 0) return [];
-    const first = upTo[0]!;
-    const latest = upTo.at(-1)!;
+    const sorted = sortedOf(s.values);
+    const end = firstAfter(sorted, asOf);
+    const firstAt = nextValued(sorted, 0, end);
+    if (firstAt === undefined) return [];
+    const latestAt = lastValued(sorted, end)!;
+    const first = sorted[firstAt]!;
+    const latest = sorted[latestAt]!;
     const direction: MarkerTrend['direction'] =
-      upTo.length === 1
+      firstAt === latestAt
         ? 'single'
         : latest.value! > first.value!
           ? 'rising'

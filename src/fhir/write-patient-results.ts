@@ -42,7 +42,7 @@ export async function writePatientResults(
   ledger?: WriteLedger,
 ): Promise<PatientWriteResult> {
   const plan = planWrites(caps);
-  const existing = await readWrittenResources(client, patientId, plan);
+  const existing = await readWrittenResources(client, patientId, plan, caps.batch);
   const wroteBefore = ledger ? await ledger.wrote(patientId) : new Set<string>();
   const decided = reconcileWrites(rendered.entry ?? [], existing, plan, wroteBefore);
   let sent: WriteResult = { written: 0, unchanged: 0 };

@@ -5,9 +5,12 @@
  * is not written again). https://hl7.org/fhir/R4/search.html
  */
 import type { MedplumClient } from '@medplum/core';
-import type { Resource, ResourceType } from '@medplum/fhirtypes';
+import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
+import { outcome } from '../fhir-model/outcomes.ts';
+import { fhirBaseUrlOf } from './client-factory.ts';
+import { errorForStatus, FhirRequestError } from './http-error.ts';
 import { adapterKey } from './ownership.ts';
-import { searchAll } from './search-pages.ts';
+import { noCache, searchAll } from './search-pages.ts';
 import { WRITTEN_TYPES, type WritePlan } from './write-plan.ts';
 
 /** A durable key/value store (the service's state store); JSON values. */
@@ -55,25 +58,83 @@ export function memoryLedger(): WriteLedger {
   );
 }
 
+/** Batch answers meaning "no batch here" (read-patient-context.ts falls back on the same). */
+const NO_BATCH = new Set([400, 403, 404, 405, 415, 422, 501]);
+
 /**
- * The adapter's resources for a patient, as the server holds them now.
+ * The adapter's resources for a patient, as the server holds them now: one batch of searches where the server has
+ * batch (one round trip), else the searches side by side.
  * @param client - The FHIR client.
  * @param patientId - The patient id.
  * @param plan - The write plan (which types can be searched, and by which parameter).
+ * @param batch - Whether the server lists batch.
  * @returns Every resource of a written type that carries the adapter's identifier.
  */
 export async function readWrittenResources(
   client: MedplumClient,
   patientId: string,
   plan: WritePlan,
+  batch = false,
 ): Promise<Resource[]> {
-  const found: Resource[] = [];
-  for (const type of WRITTEN_TYPES) {
+  const searches = WRITTEN_TYPES.flatMap((type) => {
     const param = plan.types[type].patientSearch;
-    if (!param || type === 'Provenance') continue;
-    const query = { [param]: `Patient/${patientId}`, _count: '1000' };
-    const resources = await searchAll(client, type as ResourceType, query);
-    found.push(...resources.filter((r) => r.resourceType === type && adapterKey(r) !== undefined));
+    return param && type !== 'Provenance' ? [{ type, param }] : [];
+  });
+  const urls = searches.map(
+    ({ type, param }) => `${type}?${param}=${encodeURIComponent(`Patient/${patientId}`)}&_count=1000`,
+  );
+  let found: Resource[] | undefined;
+  if (batch && urls.length > 1) {
+    try {
+      found = await searchInBatch(client, urls);
+    } catch (err) {
+      if (!(err instanceof FhirRequestError && NO_BATCH.has(err.status))) throw err;
+    }
   }
-  return found;
+  found ??= (
+    await Promise.all(
+      searches.map(({ type, param }) =>
+        searchAll(client, type as ResourceType, { [param]: `Patient/${patientId}`, _count: '1000' }),
+      ),
+    )
+  ).flat();
+  const types = new Set<string>(searches.map((s) => s.type));
+  return found.filter((r) => types.has(r.resourceType) && adapterKey(r) !== undefined);
+}
+
+async function searchInBatch(client: MedplumClient, urls: string[]): Promise<Resource[]> {
+  const base = fhirBaseUrlOf(client);
+  const request: Bundle = {
+    resourceType: 'Bundle',
+    type: 'batch',
+    entry: urls.map((url) => ({ request: { method: 'GET', url } })),
+  };
+  const response = await client.post<Bundle>(base, request, 'application/fhir+json');
+  const entries = response?.entry ?? [];
+  if (response?.resourceType !== 'Bundle' || entries.length !== urls.length) {
+    throw new FhirRequestError(outcome('processing', 'FHIR server batch response malformed'), 502, {
+      retryable: false,
+    });
+  }
+  const out: Resource[] = [];
+  for (const entry of entries) {
+    const status = Number.parseInt(entry.response?.status ?? '', 10) || 200;
+    let page = entry.resource as Bundle | undefined;
+    if (status >= 400 || page?.resourceType !== 'Bundle') {
+      throw errorForStatus(status >= 400 ? status : 502, { serverOutcome: entry.response?.outcome });
+    }
+    const seen = new Set<string>();
+    while (page) {
+      out.push(
+        ...(page.entry ?? [])
+          .filter((e) => e.resource && e.search?.mode !== 'include')
+          .map((e) => e.resource as Resource),
+      );
+      const next: string | undefined = page.link?.find((l) => l.relation === 'next')?.url;
+      if (!next || seen.has(next)) break;
+      seen.add(next);
+      page = await client.get<Bundle>(URL.canParse(next) ? next : new URL(next, `${base}/`).toString(), noCache());
+    }
+  }
+  return out;
 }

@@ -14,7 +14,7 @@ import { type AuthMethod, authenticateRequest } from './authenticate.ts';
 import { replyBody } from './bundle-reply.ts';
 import { commitEventNumbers, type EventNumberTracker } from './event-number-tracker.ts';
 import type { JobIntent } from './jobs.ts';
-import { legacyMedplumDelete } from './legacy-medplum-delete.ts';
+import { legacyMedplumDelete, type UnverifiedDeleteLimit } from './legacy-medplum-delete.ts';
 import {
   ERROR_TEXT,
   type NotificationRequest,
@@ -27,6 +27,7 @@ import { deliveryKey, type ReplayGuard } from './replay-guard.ts';
 export const ACCEPT_TEXT = {
   queue: 'Notification could not be queued; retry later',
   replay: 'Duplicate delivery; nothing queued',
+  unverifiedLimit: 'Too many unsigned deletes; retry later',
 } as const;
 
 export interface AcceptDeps {
@@ -41,6 +42,8 @@ export interface AcceptDeps {
   replays: ReplayGuard;
   /** Where a replayed delivery is noted (rate-limited). */
   refusals: RefusalLog;
+  /** The cap on unverified (pre-PR-6557 Medplum) deletes (legacy-medplum-delete.ts). */
+  unverifiedDeletes: UnverifiedDeleteLimit;
 }
 
 /** What became of a notification: its shape (`unknown` when it never parsed) and the reply, or the error to answer. */
@@ -59,6 +62,8 @@ export async function acceptNotification(request: NotificationRequest, deps: Acc
   let claimed: string | undefined;
   try {
     const method = authenticated(request, deps.secret);
+    if (method === 'unverified-delete' && !deps.unverifiedDeletes.take())
+      throw new OutcomeError(outcome('throttled', ACCEPT_TEXT.unverifiedLimit), 429);
     const parsed = await parseNotification(request, deps.tracker, { maxPatients: deps.maxPatients });
     shape = parsed.shape;
     if (method === 'signature' && parsed.jobs.length > 0 && parsed.shape !== 'hapi-empty') {

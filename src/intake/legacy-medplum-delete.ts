@@ -30,3 +30,35 @@ export function legacyMedplumDelete(request: NotificationRequest): ResourceKey |
   const parsed = deleted === undefined ? undefined : parseReference(deleted);
   return parsed?.kind === 'literal' ? parsed.key : undefined;
 }
+
+/** Unverified deletes let through per window (per process); beyond it 429, and the server retries later. */
+export const UNVERIFIED_DELETES_PER_WINDOW = 50;
+export const UNVERIFIED_DELETE_WINDOW_MS = 10_000;
+
+/** A fixed-window counter of unverified deletes: each costs the FHIR server a history read, so they are capped. */
+export interface UnverifiedDeleteLimit {
+  /** True when one more may go through now. */
+  take(): boolean;
+}
+
+/**
+ * Creates the cap on unverified deletes.
+ * @param now - The clock (tests drive it).
+ * @returns The limit.
+ */
+export function createUnverifiedDeleteLimit(now: () => number = Date.now): UnverifiedDeleteLimit {
+  let windowStart = Number.NEGATIVE_INFINITY;
+  let used = 0;
+  return {
+    take() {
+      const t = now();
+      if (t - windowStart >= UNVERIFIED_DELETE_WINDOW_MS) {
+        windowStart = t;
+        used = 0;
+      }
+      if (used >= UNVERIFIED_DELETES_PER_WINDOW) return false;
+      used++;
+      return true;
+    },
+  };
+}

@@ -21,6 +21,31 @@ export function tooManyEntries(entries: readonly unknown[], maxPatients: number)
   return entries.length > maxPatients + 1;
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A topic notification's status entry with at most `maxPatients` events (Backport R4 `notification-event`
+ * parameters, R4B/R5 `notificationEvent`): past the bound only the last event is kept, unread ones becoming the
+ * catch-up, so a status naming 100,000 events is not schema-checked event by event either.
+ * @param entry - The Bundle's first entry as parsed, unchecked.
+ * @param maxPatients - The bound.
+ * @returns The entry (trimmed or as it was) and whether events were left out.
+ */
+export function trimStatusEvents(entry: unknown, maxPatients: number): { entry: unknown; truncated: boolean } {
+  const resource = isObject(entry) ? entry.resource : undefined;
+  if (!isObject(resource) || !isObject(entry)) return { entry, truncated: false };
+  const [field, isEvent] =
+    resource.resourceType === 'Parameters'
+      ? ['parameter', (p: unknown) => isObject(p) && p.name === 'notification-event']
+      : ['notificationEvent', () => true];
+  const list = resource[field];
+  if (!Array.isArray(list)) return { entry, truncated: false };
+  const events = list.filter(isEvent);
+  if (events.length <= maxPatients) return { entry, truncated: false };
+  const kept = [...list.filter((p) => !isEvent(p)), events.at(-1)];
+  return { entry: { ...entry, resource: { ...resource, [field]: kept } }, truncated: true };
+}
+
 /**
  * Applies the bound: past it (or when `forced`, i.e. entries were left unread), the named jobs are replaced by one
  * catch-up of the notification's subscription; catch-ups and a duplicate's nothing stay as they are.

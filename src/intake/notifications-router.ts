@@ -18,6 +18,7 @@ import { ACCEPT_TEXT, acceptNotification } from './accept-notification.ts';
 import { mayAuthenticate, UNAUTHENTICATED_TEXT } from './authenticate.ts';
 import type { EventNumberTracker } from './event-number-tracker.ts';
 import type { JobIntent } from './jobs.ts';
+import { createUnverifiedDeleteLimit } from './legacy-medplum-delete.ts';
 import { ERROR_TEXT } from './parse-notification.ts';
 import { createRefusalLog } from './refusal-log.ts';
 import { createReplayGuard, type ReplayGuard } from './replay-guard.ts';
@@ -97,6 +98,7 @@ export function createNotificationsRouter(deps: NotificationsRouterDeps): expres
     tracker: deps.tracker,
     maxPatients: deps.maxPatients,
     replays: deps.replayGuard ?? createReplayGuard(),
+    unverifiedDeletes: createUnverifiedDeleteLimit(),
     refusals,
   };
 

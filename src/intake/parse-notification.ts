@@ -30,7 +30,7 @@ import { isKnownResourceType } from '../fhir-model/resource-types.ts';
 import type { HeaderBag } from './authenticate.ts';
 import type { EventNumberTracker } from './event-number-tracker.ts';
 import type { JobIntent } from './jobs.ts';
-import { boundNotification, DEFAULT_MAX_PATIENTS, tooManyEntries } from './notification-bound.ts';
+import { boundNotification, DEFAULT_MAX_PATIENTS, tooManyEntries, trimStatusEvents } from './notification-bound.ts';
 import { entryJobs, jobsForReference, jobsForResource } from './notification-jobs.ts';
 import { ERROR_TEXT, type NotificationRequest, type ParsedNotification, simple } from './notification-model.ts';
 import {
@@ -106,8 +106,10 @@ async function parseUnbounded(
   if (isObject(body) && body.resourceType === 'Bundle') {
     // Past the bound, only the first entry (a topic notification's status) is read: the rest becomes a catch-up.
     const entries = Array.isArray(body.entry) ? (body.entry as unknown[]) : [];
-    const truncated = tooManyEntries(entries, maxPatients);
-    const bundle = parseWith(BundleSchema, truncated ? { ...body, entry: entries.slice(0, 1) } : body);
+    const status = trimStatusEvents(entries[0], maxPatients);
+    const truncated = tooManyEntries(entries, maxPatients) || status.truncated;
+    const kept = tooManyEntries(entries, maxPatients) ? [status.entry] : [status.entry, ...entries.slice(1)];
+    const bundle = parseWith(BundleSchema, truncated ? { ...body, entry: entries.length ? kept : [] } : body);
     const notification = isTopicNotificationBundle(bundle)
       ? await topicNotification(bundle, tracker)
       : simple('transaction', entryJobs((bundle as TransactionBundle).entry ?? [], 0).jobs);

@@ -32,8 +32,20 @@ export function timelineTable(a: Assessment, options: TimelineTableOptions = {})
     ]);
   }
   if (begin > 0) rows.push([`(${begin} earlier)`, '', '', '', '', '', '']);
-  for (const tp of a.timepoints.slice(begin, end)) {
-    rows.push([
+  const all = rowsOf(a);
+  for (let i = begin; i < end; i++) rows.push(all[i]!);
+  return textTable(rows);
+}
+
+/**
+ * One row per timepoint, made once per assessment: every report shows the recent rows again, so on a long history
+ * each row would otherwise be formatted a dozen times.
+ */
+const timepointRows = new WeakMap<Assessment, string[][]>();
+function rowsOf(a: Assessment): string[][] {
+  let rows = timepointRows.get(a);
+  if (!rows) {
+    rows = a.timepoints.map((tp) => [
       tp.date,
       tp.target.sod !== undefined ? formatMm(tp.target.sod) : tp.target.response === 'none' ? '' : 'n/a',
       pct(tp.changeFromBaselinePct),
@@ -42,6 +54,7 @@ export function timelineTable(a: Assessment, options: TimelineTableOptions = {})
       tp.response,
       tp.status,
     ]);
+    timepointRows.set(a, rows);
   }
-  return textTable(rows);
+  return rows;
 }

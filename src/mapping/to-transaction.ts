@@ -11,6 +11,7 @@ import { conclusionText } from './conclusion-text.ts';
 import { sourceAttributeLines } from './decision-support-source.ts';
 import { fullUrlFor, identifierQuery } from './identifiers.ts';
 import { lesionTable } from './lesion-table.ts';
+import { nextStepText } from './next-step-text.ts';
 import { FULL_SERVER_OUTPUTS, type RenderedOutputs } from './rendered-outputs.ts';
 import { CHART_REPORTS, reportChartSvg, SVG_CONTENT_TYPE } from './report-chart.ts';
 import { timelineTable } from './timeline-table.ts';
@@ -137,7 +138,13 @@ function timepointEntries(
       ...(documentUrl ? [documentUrl] : []),
     ];
     const status = conditionalPut(
-      diseaseStatusObservation(tp, { patientRef, patientId, focus: focus.sort(), derivedFrom }),
+      diseaseStatusObservation(tp, {
+        patientRef,
+        patientId,
+        focus: focus.sort(),
+        derivedFrom,
+        nextStep: nextStepText(assessment, tp),
+      }),
     );
     statusUrl = status.fullUrl;
     entries.push(status);

@@ -47,6 +47,17 @@ export interface DiseaseStatusInputs {
   focus: string[];
   /** The timepoint Observation, the scan's ImagingStudies, the DocumentReference where there is one. */
   derivedFrom: string[];
+  /** The report's next-step sentence for this timepoint (what to do, with dates). */
+  nextStep: string;
+}
+
+/**
+ * The words a chart shows for the value: the trend alone would read "worsened" for an unconfirmed progression that may
+ * be pseudoprogression, which where a server takes no Flag is all a clinician sees. So the iRECIST response and the
+ * patient status are said beside it.
+ */
+function valueText(trend: Coding, tp: TimepointAssessment): string {
+  return `${trend.display}: ${RESPONSE_DISPLAY[tp.response]} on imaging; status ${STATUS_DISPLAY[tp.status].toLowerCase()}`;
 }
 
 /** The CancerDiseaseStatus Observation of one timepoint. */
@@ -67,8 +78,8 @@ export function diseaseStatusObservation(tp: TimepointAssessment, inputs: Diseas
     subject: { reference: inputs.patientRef },
     ...(inputs.focus.length > 0 ? { focus: inputs.focus.map((reference) => ({ reference })) } : {}),
     effectiveDateTime: tp.date,
-    valueCodeableConcept: { coding: [trend], text: trend.display },
-    note: [{ text: computedResultStatement() }],
+    valueCodeableConcept: { coding: [trend], text: valueText(trend, tp) },
+    note: [{ text: `${inputs.nextStep} ${computedResultStatement()}` }],
     ...(inputs.derivedFrom.length > 0 ? { derivedFrom: inputs.derivedFrom.map((reference) => ({ reference })) } : {}),
   };
 }

@@ -5,7 +5,7 @@
  * - Subscriptions: the safety net is the mode the server would have without them (usually `_lastUpdated`), run at
  *   start-up and every POLL_INTERVAL_SECONDS (default DEFAULT_SAFETY_NET_SECONDS; 0 = at start-up only).
  * - Other modes: the mode itself, at start-up and every detection interval.
- * The first run of a new database stores a checkpoint at now, so from the first start on nothing is lost.
+ * The first start of a new database stores a checkpoint (FIRST_LOOKBACK_MS back), so from then on nothing is lost.
  */
 import type { MedplumClient } from '@medplum/core';
 import type { CapabilityStatement } from '@medplum/fhirtypes';
@@ -24,6 +24,8 @@ export type DetectionTask = PeriodicTask<{ patientIds: string[] }>;
 
 export const LAST_UPDATED_CHECKPOINT_KEY = 'poll-checkpoint';
 export const BULK_CHECKPOINT_KEY = 'bulk-export-checkpoint';
+/** The first checkpoint lies this far back: changes of the last week before the first start are found too. */
+export const FIRST_LOOKBACK_MS = 7 * 86_400_000;
 
 export interface ChangeDetectionDeps {
   client: MedplumClient;
@@ -59,8 +61,8 @@ export interface ChangeDetection {
   /** Patients the watch list should know (every patient queued); a no-op in other modes. */
   remember(patientIds: readonly string[]): Promise<void>;
   /**
-   * Stores the first checkpoint at now when the database has none (awaited before the service takes data, so nothing
-   * arriving after start-up falls before it), then runs the catch-up from the checkpoint and goes on at the interval.
+   * Stores the first checkpoint when the database has none (awaited before the service takes data, so nothing arriving
+   * after start-up falls before it); on a later start runs the catch-up from the checkpoint at once; then each interval.
    */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -159,15 +161,16 @@ export function createChangeDetection(deps: ChangeDetectionDeps): ChangeDetectio
     intervalSeconds,
     remember,
     async start() {
-      if (checkpointKey !== WATCH_LIST_KEY && (await deps.store.get(checkpointKey)) === undefined) {
-        const now = new Date().toISOString();
-        const first = checkpointKey === BULK_CHECKPOINT_KEY ? { transactionTime: now } : { newest: now, recent: [] };
+      const firstStart = checkpointKey !== WATCH_LIST_KEY && (await deps.store.get(checkpointKey)) === undefined;
+      if (firstStart) {
+        const from = new Date(Date.now() - FIRST_LOOKBACK_MS).toISOString();
+        const first = checkpointKey === BULK_CHECKPOINT_KEY ? { transactionTime: from } : { newest: from, recent: [] };
         await deps.store.set(checkpointKey, JSON.stringify(first));
         logger.info({ mode: (safetyNet ?? choice).mode }, 'First start: change-detection checkpoint created');
       }
-      // The first run is the catch-up from the stored checkpoint.
-      if (intervalSeconds > 0) periodic.start();
-      else void periodic.runOnce().catch(() => undefined);
+      // Every later start begins with the catch-up from the stored checkpoint; the first waits an interval.
+      if (intervalSeconds > 0) periodic.start(firstStart ? intervalSeconds * 1000 : 0);
+      else if (!firstStart) void periodic.runOnce().catch(() => undefined);
     },
     stop: () => periodic.stop(),
     readiness: {

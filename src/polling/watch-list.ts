@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { MedplumClient } from '@medplum/core';
 import type { Resource, ResourceType } from '@medplum/fhirtypes';
 import { searchPages } from '../fhir/search-pages.ts';
+import { isAdapterWritten } from '../fhir-model/resource-owner.ts';
 import { logger } from '../logging.ts';
 import { createPeriodicTask } from '../util/periodic-task.ts';
 import type { AssessPatientJob, CheckpointStore } from './poller.ts';
@@ -78,8 +79,9 @@ export function createWatchList(options: WatchListOptions) {
       if (!by) continue;
       const query = new URLSearchParams({ [by]: `Patient/${patientId}`, [dateParam]: `ge${from}`, _count: '200' });
       for await (const page of searchPages(options.client, type as ResourceType, query)) {
+        // The adapter's own results are not inputs: writing them must not look like a change.
         for (const r of page as Resource[])
-          keys.push(`${r.resourceType}/${r.id}|${r.meta?.versionId}|${r.meta?.lastUpdated}`);
+          if (!isAdapterWritten(r)) keys.push(`${r.resourceType}/${r.id}|${r.meta?.versionId}|${r.meta?.lastUpdated}`);
       }
     }
     const patient = await options.client

@@ -85,7 +85,8 @@ export function endpointAllowed(endpoint: string, allowed: readonly string[]): b
     if (!URL.canParse(entry)) return false;
     const allow = new URL(entry);
     const base = `${allow.origin}${allow.pathname}`;
-    return base.endsWith('/') ? href.startsWith(base) : href === base.replace(/\/+$/, '') || href === base;
+    const trim = (u: string) => u.replace(/\/+$/, '');
+    return base.endsWith('/') ? href.startsWith(base) : trim(href) === trim(base);
   });
 }
 

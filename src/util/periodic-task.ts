@@ -4,7 +4,8 @@
  * the process alive; stop() waits for a run in progress.
  */
 export interface PeriodicTask<T> {
-  start(): void;
+  /** Starts the runs: the first after `firstDelayMs` (default at once), then every interval. */
+  start(firstDelayMs?: number): void;
   stop(): Promise<void>;
   runOnce(): Promise<T>;
 }
@@ -36,10 +37,10 @@ export function createPeriodicTask<T>(
   };
 
   return {
-    start() {
+    start(firstDelayMs = 0) {
       if (!stopped) return;
       stopped = false;
-      schedule(0);
+      schedule(firstDelayMs);
     },
     async stop() {
       stopped = true;

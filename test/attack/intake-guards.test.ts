@@ -4,6 +4,11 @@
  * kind per window however many refusals come. Their behaviour over HTTP is in hostile-clients.test.ts.
  */
 import { describe, expect, it } from 'vitest';
+import {
+  createUnverifiedDeleteLimit,
+  UNVERIFIED_DELETE_WINDOW_MS,
+  UNVERIFIED_DELETES_PER_WINDOW,
+} from '../../src/intake/legacy-medplum-delete.ts';
 import { createRefusalLog } from '../../src/intake/refusal-log.ts';
 import { createReplayGuard, deliveryKey, REPLAY_MAX_ENTRIES, REPLAY_WINDOW_MS } from '../../src/intake/replay-guard.ts';
 import type { Logger } from '../../src/logging.ts';
@@ -83,5 +88,17 @@ describe('refusal log', () => {
     refuse({ status: 400, code: 'invalid' }, 'Notification rejected');
     refuse({ status: 401, code: 'security' }, 'Notification rejected');
     expect(lines.filter((l) => l.level === 'warn').map((l) => l.fields.status)).toEqual([401, 413, 400]);
+  });
+});
+
+describe('unverified delete limit', () => {
+  it("lets the window's share through, refuses the rest, and starts again with the next window", () => {
+    let now = 0;
+    const limit = createUnverifiedDeleteLimit(() => now);
+    const taken = Array.from({ length: UNVERIFIED_DELETES_PER_WINDOW + 10 }, () => limit.take());
+    expect(taken.filter(Boolean)).toHaveLength(UNVERIFIED_DELETES_PER_WINDOW);
+    expect(taken.at(-1)).toBe(false);
+    now += UNVERIFIED_DELETE_WINDOW_MS;
+    expect(limit.take()).toBe(true);
   });
 });

@@ -13,6 +13,7 @@
 import { createHmac } from 'node:crypto';
 import type { Observation, Patient } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UNVERIFIED_DELETES_PER_WINDOW } from '../../src/intake/legacy-medplum-delete.ts';
 import type { RunningService } from '../../src/service/start-service.ts';
 import {
   dropSchema,
@@ -115,6 +116,22 @@ describe('Medplum before PR 6557: deletes signed over the deleted resource, sent
     expect(await adapter.queue.listDeadLetters()).toEqual([]);
   });
 
+  it('unsigned deletes are capped per window: past the cap 429 (the server retries), nothing queued', async () => {
+    const send = (i: number) =>
+      deliver('POST', '/notifications', '{}', {
+        'content-type': 'application/fhir+json',
+        'x-medplum-interaction': 'delete',
+        'x-medplum-deleted-resource': `Observation/capped-${i}`,
+        'x-signature': 'b'.repeat(64),
+      });
+    const answers = [];
+    for (let i = 0; i < UNVERIFIED_DELETES_PER_WINDOW + 5; i++) answers.push(await send(i));
+    const refused = answers.filter((a) => a.status === 429);
+    expect(refused.length).toBeGreaterThanOrEqual(5);
+    for (const a of refused) expect(a.queued).toEqual([]);
+    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(UNVERIFIED_DELETES_PER_WINDOW);
+  });
+
   it.each([
     ['a body other than {}', '{"resourceType":"Patient","id":"x"}', { 'x-medplum-interaction': 'delete' }],
     ['not a delete', '{}', { 'x-medplum-interaction': 'update' }],
@@ -180,6 +197,34 @@ describe('WebSub signatures and media types', () => {
 });
 
 describe('deletes and id-only notifications of resources the server does not have', () => {
+  it('a delete that names its patient assesses that patient, even one the server no longer has', async () => {
+    const body = JSON.stringify({
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        {
+          fullUrl: 'https://fhir.example.org/fhir/Observation/gone-obs-1',
+          resource: {
+            resourceType: 'Observation',
+            id: 'gone-obs-1',
+            status: 'final',
+            code: { text: 'lesion' },
+            subject: { reference: 'Patient/gone-patient-1' },
+          },
+          request: { method: 'DELETE', url: 'Observation/gone-obs-1' },
+        },
+      ],
+    });
+    const answer = await deliver('POST', '/notifications', body, {
+      'content-type': 'application/fhir+json',
+      ...BEARER,
+    });
+    expect(answer.status).toBe(200);
+    expect(answer.queued).toEqual([[{ kind: 'assess-patient', patientId: 'gone-patient-1' }]]);
+    await waitForQueueQuiet(adapter.queue);
+    expect(await adapter.queue.listDeadLetters()).toEqual([]);
+  });
+
   it('404/410: dropped with a metric, no dead letter', async () => {
     const metrics = async () =>
       metricValue(await (await fetch(`${adapter.url}/metrics`)).text(), 'irecist_jobs_total', {

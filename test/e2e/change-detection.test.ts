@@ -25,10 +25,10 @@ async function jobsFor(service: RunningService, patientId: string): Promise<numb
   return Number(rows[0]?.n ?? 0);
 }
 
-async function start(profile: string): Promise<RunningService> {
+async function start(profile: string, env: Record<string, string> = {}): Promise<RunningService> {
   const service = await startTestService({
     database: 'postgres',
-    env: { SANDBOX_PROFILE: profile, POLL_INTERVAL_SECONDS: '3600' },
+    env: { SANDBOX_PROFILE: profile, POLL_INTERVAL_SECONDS: '3600', ...env },
   });
   services.push(service);
   return service;
@@ -95,5 +95,30 @@ describe('change detection without Subscriptions', () => {
     expect(service.detection.choice.mode).toBe('subscriptions');
     expect(service.detection.safetyNet?.mode).toBe('last-updated');
     expect(await readyDetail(service)).toMatchObject({ mode: 'subscriptions', safetyNet: 'last-updated' });
+  });
+
+  it('watch list (epic without a Group): a known patient is searched by its date parameters, queued when changed', {
+    timeout: 60_000,
+  }, async () => {
+    const service = await start('epic', { CHANGE_DETECTION: 'watch-list' });
+    expect(service.detection.choice).toMatchObject({ mode: 'watch-list' });
+    const tc = loadCase('responder', 'det-watch');
+    await loadIntoSandbox(service.url, caseTransaction(tc));
+    // Nothing tells the adapter of the patient until something queues it (here a notification naming the Patient).
+    expect(await detect(service)).toEqual([]);
+    const res = await fetch(`${service.url}/notifications`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${service.config.webhook.secret}`, 'content-type': 'application/fhir+json' },
+      body: JSON.stringify({ resourceType: 'Patient', id: tc.patientId }),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(async () => JSON.stringify(await service.state.get('watch-list')).includes(tc.patientId), 'known');
+    expect(await detect(service)).toEqual([]); // the first look takes the fingerprint
+    expect(await detect(service)).toEqual([]);
+    await loadIntoSandbox(service.url, caseTransaction(grown(tc)));
+    expect(await detect(service)).toEqual([tc.patientId]);
+    expect(await detect(service)).toEqual([]);
+    const searched = service.detection.choice.types.sort();
+    expect(searched).toEqual(['ImagingStudy', 'MedicationAdministration', 'Observation']);
   });
 });

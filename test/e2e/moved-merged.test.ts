@@ -142,4 +142,43 @@ describe('moved and merged data', () => {
     expectAssessed(repo(), survivorCase);
     expect(activeFlags(survivorId)).toHaveLength(1);
   });
+
+  it('records merged: a Flag a clinician changed on the old record is left as the clinician left it', {
+    timeout: 90_000,
+  }, async () => {
+    const old = loadCase('confirmed-progression', 'merged-noted');
+    const survivor = {
+      ...(loadCase('confirmed-progression', 'merged-noted-new').resources.find(
+        (r) => r.resourceType === 'Patient',
+      ) as Patient),
+    };
+    await load(old, { name: 'survivor', patientId: survivor.id as string, resources: [survivor] });
+    const flagOf = (patientId: string) =>
+      repo()
+        .listCurrent<Flag>('Flag')
+        .find((f) => f.subject?.reference === `Patient/${patientId}` && f.status === 'active');
+    const flag = flagOf(old.patientId) as Flag;
+    // A clinician's wording on the Flag (Flag has no note element in R4).
+    const noted: Flag = { ...flag, code: { ...flag.code, text: 'Discussed at tumour board' } };
+    delete noted.meta;
+    await put(noted);
+    await waitForQuiet(service, 60_000);
+
+    const oldPatient = old.resources.find((r) => r.resourceType === 'Patient') as Patient;
+    const retired: Patient = {
+      ...oldPatient,
+      active: false,
+      link: [{ other: { reference: `Patient/${survivor.id}` }, type: 'replaced-by' }],
+    };
+    const moved = old.resources
+      .filter((r) => r.resourceType !== 'Patient')
+      .map((r) => repointed(r, old.patientId, survivor.id as string));
+    const merge = caseTransaction({ ...old, resources: [retired, ...moved] });
+    expect((await fhir(service, '', { method: 'POST', body: JSON.stringify(merge) })).status).toBe(200);
+    await waitForQuiet(service, 60_000);
+
+    const after = flagOf(old.patientId);
+    expect(after?.id, 'the clinician-changed Flag stays active').toBe(flag.id);
+    expect(JSON.stringify(after)).toContain('Discussed at tumour board');
+  });
 });

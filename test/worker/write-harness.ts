@@ -3,14 +3,15 @@
  * the case loaded as a hospital's systems would (POST /sandbox/load), the job run as the service runs it, every
  * request the adapter makes recorded, writes made to fail after a count (a write interrupted half-way).
  */
-import type { Bundle, Flag, Observation, Resource } from '@medplum/fhirtypes';
+import type { Bundle, CapabilityStatement, Flag, Observation, Resource } from '@medplum/fhirtypes';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import type { SandboxProfileName } from '../../src/config/change-detection.ts';
-import { clearCapabilitiesCache, readCapabilities } from '../../src/fhir/capabilities.ts';
+import { clearCapabilitiesCache, parseCapabilities, readCapabilities } from '../../src/fhir/capabilities.ts';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
 import { isAsLeft } from '../../src/fhir/ownership.ts';
+import { planWrites } from '../../src/fhir/write-plan.ts';
 import { memoryLedger, type WriteLedger } from '../../src/fhir/written-resources.ts';
 import { assessResources } from '../../src/pipeline/assess-resources.ts';
 import { createMetrics, type Metrics } from '../../src/server/metrics.ts';
@@ -30,29 +31,39 @@ export interface WriteBench {
   requests: Recorded[];
   metrics: Metrics;
   ledger: WriteLedger;
-  /** Makes the n-th write request from now (1 = the next) and every later one fail as a dropped connection. */
-  failWritesFrom(n: number | undefined): void;
+  /**
+   * Makes the n-th write request from now (1 = the next) and every later one fail as a dropped connection; with
+   * `answerLost`, the n-th reaches the server and only its answer is lost (the server wrote it).
+   */
+  failWritesFrom(n: number | undefined, options?: { answerLost?: boolean }): void;
   /** Runs the assess-patient job once. */
   assess(patientId: string): Promise<AssessOutcome | undefined>;
   close(): Promise<void>;
 }
 
-const isWrite = (method: string, url: string) =>
-  method === 'PUT' || method === 'DELETE' || (method === 'POST' && !url.includes('_search'));
+/** A request that writes: PUT, DELETE, or a POST other than a search or a batch of reads. */
+const isWrite = (method: string, url: string, body: unknown) =>
+  method === 'PUT' ||
+  method === 'DELETE' ||
+  (method === 'POST' && !url.includes('_search') && !(typeof body === 'string' && body.includes('"type":"batch"')));
 
 export async function startWriteBench(profile: SandboxProfileName): Promise<WriteBench> {
   const server = await startSandboxServer({ profile });
   const requests: Recorded[] = [];
   let failFrom: number | undefined;
+  let answerLost = false;
   let writes = 0;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
     const method = (init?.method ?? 'GET').toUpperCase();
     const headers = Object.fromEntries(new Headers(init?.headers).entries());
     requests.push({ method, url, headers });
-    if (isWrite(method, url)) {
+    if (isWrite(method, url, init?.body)) {
       writes++;
-      if (failFrom !== undefined && writes >= failFrom) throw new TypeError('fetch failed (write interrupted)');
+      if (failFrom !== undefined && writes >= failFrom) {
+        if (answerLost && writes === failFrom) await (await fetch(input, init)).text();
+        throw new TypeError('fetch failed (write interrupted)');
+      }
     }
     return fetch(input, init);
   };
@@ -75,9 +86,10 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
     requests,
     metrics,
     ledger,
-    failWritesFrom(n) {
+    failWritesFrom(n, options) {
       writes = 0;
       failFrom = n;
+      answerLost = options?.answerLost ?? false;
     },
     assess: (patientId) => assessPatientJob(deps, patientId),
     close: () => server.close(),
@@ -86,7 +98,7 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
 
 /** Loads a sample case into the sandbox (POST /sandbox/load, unrestricted by the profile). */
 export async function loadSample(
-  bench: WriteBench,
+  bench: Pick<WriteBench, 'server'>,
   name: string,
   change?: (tc: TestCase) => TestCase,
 ): Promise<TestCase> {
@@ -107,7 +119,7 @@ const keyOf = (r: Resource) =>
   )?.value;
 
 /** Every current resource the adapter wrote for the patient, by type, as `key status` lines, sorted. */
-export function writtenByType(bench: WriteBench, patientId: string): Record<string, string[]> {
+export function writtenByType(bench: Pick<WriteBench, 'server'>, patientId: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const type of ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag'] as const) {
     const rows = bench.server.repo
@@ -124,7 +136,7 @@ export function writtenByType(bench: WriteBench, patientId: string): Record<stri
 
 /** Current resources of a type carrying the adapter's identifier for the patient. */
 export function adapterResources<T extends Resource>(
-  bench: WriteBench,
+  bench: Pick<WriteBench, 'server'>,
   type: T['resourceType'],
   patientId: string,
 ): T[] {
@@ -142,7 +154,11 @@ export async function notWrittenCount(bench: WriteBench, type: string, reason: s
  * the timepoints in force (final timepoint Observations: date and response) and the active Flag (the status, when
  * flagged and the server holds Flags).
  */
-export function expectAgreesWithAssess(bench: WriteBench, patientId: string, options: { flags: boolean }): void {
+export function expectAgreesWithAssess(
+  bench: Pick<WriteBench, 'server'>,
+  patientId: string,
+  options: { flags: boolean },
+): void {
   const inputs = ['Patient', 'Observation', 'ImagingStudy', 'MedicationAdministration', 'Medication', 'BodyStructure']
     .flatMap((t) => bench.server.repo.listCurrent<Resource>(t as Resource['resourceType']))
     .filter((r) => keyOf(r) === undefined)
@@ -169,11 +185,35 @@ export function expectAgreesWithAssess(bench: WriteBench, patientId: string, opt
  * Asserts every current resource the adapter wrote for the patient, and that is still as it left it, validates
  * against base R4 and its profile (what others changed is theirs).
  */
-export function expectAllValid(bench: WriteBench, patientId: string): void {
+export function expectAllValid(bench: Pick<WriteBench, 'server'>, patientId: string): void {
   for (const type of ['Observation', 'DiagnosticReport', 'DocumentReference', 'Flag'] as const) {
     for (const r of adapterResources<Resource>(bench, type, patientId).filter(isAsLeft)) {
       const errors = validateWritten(r).filter((i) => i.severity === 'error' || i.severity === 'fatal');
       expect(errors, `${type} ${keyOf(r)}`).toEqual([]);
     }
   }
+}
+
+/** What `assess` gives for the patient's data as the server holds it now, limited to what the plan can create. */
+export async function expectedFor(b: Pick<WriteBench, 'server'>, patientId: string): Promise<Record<string, string[]>> {
+  const cs = (await (await fetch(`${b.server.baseUrl}/metadata`)).json()) as CapabilityStatement;
+  const plan = planWrites(parseCapabilities(cs));
+  const repo = b.server.repo;
+  const inputs: Resource[] = ['Patient', 'Observation', 'ImagingStudy', 'MedicationAdministration', 'BodyStructure']
+    .flatMap((t) => repo.listCurrent<Resource>(t as Resource['resourceType']))
+    .filter((r) => JSON.stringify(r).includes(patientId))
+    .filter(
+      (r) => !(r as { identifier?: { system?: string }[] }).identifier?.some((i) => i.system === IDENTIFIER_SYSTEM),
+    );
+  const { transaction } = assessResources(inputs, { outputs: plan.outputs });
+  const out: Record<string, string[]> = {};
+  for (const e of transaction.entry ?? []) {
+    const r = e.resource as Resource & { identifier?: { system?: string; value?: string }[]; status?: string };
+    const key = r.identifier?.find((i) => i.system === IDENTIFIER_SYSTEM)?.value;
+    const type = r.resourceType as keyof typeof plan.types;
+    if (!key || !plan.types[type]?.create) continue;
+    out[type] = [...(out[type] ?? []), `${key} ${r.status}`].sort();
+  }
+  if (plan.types.Provenance.create) out.Provenance = ['1'];
+  return out;
 }

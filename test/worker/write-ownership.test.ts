@@ -5,7 +5,7 @@
  * longer exists (scan retracted, baseline moved) are set entered-in-error with the Flag following. Each time,
  * what `assess` gives for the server's current data is what the adapter's own resources say.
  */
-import type { DiagnosticReport, Flag, Observation, Resource } from '@medplum/fhirtypes';
+import type { DiagnosticReport, Flag, Observation, Provenance, Resource } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SUPERSEDES_EXTENSION } from '../../src/fhir/reconcile-writes.ts';
 import { changeCase, type TestCase } from '../e2e/cases.ts';
@@ -225,6 +225,10 @@ describe('retractions', () => {
     expect(reportOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(timepointOf(LATEST).map((r) => r.status)).toEqual(['entered-in-error']);
     expect(reportOf(FIRST).map((r) => r.status)).toEqual(['final']);
+    // With Provenance: the retraction is recorded against the retracted report.
+    const retractedRef = `DiagnosticReport/${reportOf(LATEST)[0]?.id}`;
+    const provenances = bench.server.repo.listCurrent<Provenance>('Provenance');
+    expect(provenances.some((p) => p.target.some((t) => t.reference === retractedRef))).toBe(true);
     const old = flags().find((f) => f.id === before!.id);
     expect(old?.status).toBe('inactive');
     expect(Date.parse(old!.period!.end!)).toBeGreaterThanOrEqual(Date.parse(old!.period!.start!));

@@ -2,13 +2,16 @@
  * The write plan in force is said where an operator looks (issue #9 item 1): `/readyz` (check `write-plan`) of the
  * service started on a sandbox profile, with the outputs the server cannot take; and the plan itself per profile.
  */
+
+import { Writable } from 'node:stream';
 import type { CapabilityStatement } from '@medplum/fhirtypes';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SandboxProfileName } from '../../src/config/change-detection.ts';
 import { parseCapabilities } from '../../src/fhir/capabilities.ts';
 import { planWrites } from '../../src/fhir/write-plan.ts';
 import type { RunningService } from '../../src/service/start-service.ts';
-import { startSandboxServer, startTestService } from '../e2e/harness.ts';
+import { dropSchema, startAdapter, startSandboxServer, startTestService, uniqueSchema } from '../e2e/harness.ts';
 
 async function planOf(profile: SandboxProfileName) {
   const server = await startSandboxServer({ profile });
@@ -86,5 +89,35 @@ describe('/readyz', () => {
     expect(check?.detail?.plan).toContain(
       'Flag: not writable on this server; status written as CancerDiseaseStatus Observation',
     );
+  });
+});
+
+describe('the start-up log', () => {
+  it('says the plan in force against an Oracle-like server', async () => {
+    const server = await startSandboxServer({ profile: 'oracle' });
+    const schema = uniqueSchema('write_plan_log');
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const adapter = await startAdapter({ fhirBaseUrl: server.baseUrl, schema, logger: pino({ level: 'info' }, sink) });
+    try {
+      const plan = lines
+        .map((l) => JSON.parse(l) as { msg?: string; plan?: string[] })
+        .find((l) => l.msg === 'write plan');
+      expect(plan?.plan).toContain(
+        'Flag: not writable on this server; status written as CancerDiseaseStatus Observation',
+      );
+      expect(plan?.plan).toContain(
+        'Provenance: not writable on this server; not written (irecist_outputs_not_written_total)',
+      );
+    } finally {
+      await adapter.close();
+      await server.close();
+      await dropSchema(schema);
+    }
   });
 });
