@@ -12,6 +12,7 @@
  * zombie, or whose pid now belongs to another process (a different start time, or another boot) is taken over; on a
  * system without /proc only the pid's liveness is checked.
  */
+import { rmSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutcomeError, outcome } from '../fhir-model/outcomes.ts';
@@ -120,7 +121,12 @@ async function lockDirectory(dataDir: string): Promise<() => Promise<void>> {
       await handle.writeFile(owner);
       await handle.close();
       openDirectories.add(dataDir);
+      // A process that exits without releasing (the shutdown deadline's process.exit) still removes its own lock:
+      // nothing of it touches the directory after exit, and the next start need not prove the owner dead.
+      const onExit = (): void => rmSync(lockPath, { force: true });
+      process.once('exit', onExit);
       return async () => {
+        process.removeListener('exit', onExit);
         openDirectories.delete(dataDir);
         await rm(lockPath, { force: true });
       };

@@ -200,7 +200,9 @@ describe('other launches', () => {
       await page.click('a:text-is("responder")');
       await ready(page);
       expect(await page.textContent('#patient')).toContain('Patient/responder');
-      expect(await page.getAttribute('#flag', 'data-state')).toBe('none');
+      // No flagged status: the latest CancerDiseaseStatus Observation is what the status box shows.
+      expect(await page.getAttribute('#flag', 'data-state')).toBe('disease-status');
+      expect(await page.textContent('#flag')).toContain("Cancer disease status: Patient's condition improved");
       await page.close();
     },
     BROWSER_TIMEOUT,

@@ -63,7 +63,8 @@ function showFlag(flags, observations, config, flagSearchFailed) {
     box.append(
       el('div', {
         class: 'code',
-        text: `Cancer disease status: ${status.valueCodeableConcept?.coding?.[0]?.display ?? status.valueCodeableConcept?.text ?? 'recorded'}`,
+        // The text says the iRECIST response and status beside the trend (a bare "worsened" misreads an iUPD).
+        text: `Cancer disease status: ${status.valueCodeableConcept?.text ?? status.valueCodeableConcept?.coding?.[0]?.display ?? 'recorded'}`,
       }),
       el('div', {
         class: 'since',
