@@ -100,7 +100,11 @@ async function expectEveryPatientRight(fleet: Fleet, where: string): Promise<voi
   expect(fleet.fhir.repo.listCurrent('Provenance'), where).toHaveLength(fleet.cases.length);
   expect(fleet.recorder.overlaps(), `${where}: assessments of one patient overlapped`).toEqual([]);
   expect(fleet.recorder.anomalies, where).toEqual([]);
-  expect(fleet.recorder.openReads(), `${where}: a live instance's read without its write`).toEqual([]);
+  expect(
+    fleet.recorder.notWrittenOnce(fleet.cases.map((tc) => tc.patientId)),
+    `${where}: each patient's result written in one write`,
+  ).toEqual({});
+  expect(fleet.recorder.openReads(), `${where}: a live instance's assessment left unfinished`).toEqual([]);
   const jobs = await withClient(fleet.databaseUrl, async (c) => (await c.query<AssessJob>(ASSESS_JOBS_SQL)).rows);
   expect(
     jobs.filter((j) => j.state !== 'completed'),

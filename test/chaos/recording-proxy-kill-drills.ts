@@ -219,6 +219,19 @@ export class AssessmentRecorder {
       .map(([, o]) => ({ instance: o.instance, patientId: o.patientId, start: o.start }));
   }
 
+  /**
+   * The patients among these whose results the server took in other than exactly one write (answered 2xx), with
+   * how many: one assessment writes the result, every later one finds nothing to change and writes nothing.
+   */
+  notWrittenOnce(patientIds: readonly string[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const patientId of patientIds) {
+      const count = this.writes.filter((w) => w.patientId === patientId).length;
+      if (count !== 1) out[patientId] = count;
+    }
+    return out;
+  }
+
   /** Every pair of one patient's intervals that overlap, described. */
   overlaps(): string[] {
     const byPatient = new Map<string, AssessmentInterval[]>();
