@@ -246,5 +246,6 @@ describe('reliability: restarts and several instances', () => {
       }
     }
     expect(await a.queue.stats()).toMatchObject({ queued: 0, active: 0, failed: 0, deadLettered: 0 });
-  });
+    // About 20 s alone; two services and every notification of every case take longer on a busy machine.
+  }, 90_000);
 });
