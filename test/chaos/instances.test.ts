@@ -190,7 +190,12 @@ describe.concurrent('several adapter processes on one PostgreSQL database', () =
         while (stats.accepted < killAfter) await new Promise((r) => setTimeout(r, 5));
         // The victim is drawn among the instances assessing someone at that moment, so it leaves jobs in flight (the
         // shared queue decides who works when: a victim fixed in advance may be idle for seconds).
-        const assessing = () => fleet.instances.filter((i) => fleet.recorder.openReads(i.label).length > 0);
+        // Only a context read begun less than 100 ms ago counts: it is still held (250 ms) when the signal lands, where
+        // an older one may finish its assessment (no write, or a quick one) while the kill is under way.
+        const assessing = () =>
+          fleet.instances.filter((i) =>
+            fleet.recorder.openReads(i.label).some((o) => o.phase === 'context' && performance.now() - o.start < 100),
+          );
         const until = performance.now() + 15_000;
         while (assessing().length === 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
         const candidates = assessing();

@@ -210,13 +210,15 @@ export class AssessmentRecorder {
   }
 
   /** This instance's assessments still reading (context or earlier results), or with a write under way. */
-  openReads(instance?: string): { instance: string; patientId: string; start: number }[] {
+  openReads(
+    instance?: string,
+  ): { instance: string; patientId: string; start: number; phase: OpenAssessment['phase'] }[] {
     return [...this.open.entries()]
       .filter(
         ([key, o]) =>
           (o.phase !== 'reconciled' || this.writing.has(key)) && (instance === undefined || o.instance === instance),
       )
-      .map(([, o]) => ({ instance: o.instance, patientId: o.patientId, start: o.start }));
+      .map(([, o]) => ({ instance: o.instance, patientId: o.patientId, start: o.start, phase: o.phase }));
   }
 
   /**
