@@ -336,9 +336,9 @@ describe('chaos: the FHIR server misbehaving, over real sockets', () => {
       const [faulty, ...more] = e.fhir.requestsOf('write', tc.patientId);
       expect(faulty?.fault, tc.name).toBeDefined();
       expect(more, tc.name).toEqual([]);
-      const after = (kind: 'read' | 'earlier') =>
+      const sinceFault = (kind: 'read' | 'earlier') =>
         e.fhir.requestsOf(kind, tc.patientId).filter((r) => r.at >= (faulty?.at ?? Infinity) && r.status === 200);
-      expect([after('read').length, after('earlier').length], tc.name).toEqual([1, 1]);
+      expect([sinceFault('read').length, sinceFault('earlier').length], tc.name).toEqual([1, 1]);
       await expectWholeOnce(e, tc);
     }
 
