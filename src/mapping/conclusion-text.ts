@@ -149,10 +149,15 @@ function patternText(tp: TimepointAssessment, names: LesionNamer): string {
   } else if (tp.progressionPattern === 'widespread') {
     const assessed = tp.lesions.filter((l) => l.assessed);
     const allGrowing = assessed.length > 0 && assessed.every((l) => l.growing);
-    const why = allGrowing ? 'every assessed lesion is larger than at its smallest' : 'more than 3 lesions progressing';
     // One lesion is all the disease there is: "widespread" would misdescribe it, and it is not oligoprogression.
     if (assessed.length === 1) lines.push(`All assessed disease is growing (${which}): not oligoprogression.`);
-    else lines.push(`Widespread progression: ${which ? `${which}; ` : ''}${why}.`);
+    else if (allGrowing) {
+      // Said first, so that a count of lesions past the thresholds does not read as the extent of the progression.
+      const past = which ? `; ${which}` : '';
+      lines.push(
+        `Widespread progression: all ${assessed.length} assessed lesions are larger than at their smallest${past}.`,
+      );
+    } else lines.push(`Widespread progression: ${which ? `${which}; ` : ''}more than 3 lesions progressing.`);
   }
   if (tp.resistance === 'primary') lines.push('Primary resistance: no response before progression.');
   if (tp.resistance === 'acquired') lines.push('Acquired resistance: progression after an earlier response.');

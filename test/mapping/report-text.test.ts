@@ -257,7 +257,7 @@ describe('what the report names', () => {
       ],
     });
     expect(widespread.last).toContain(
-      'Widespread progression: 1 lesion(s) progressing (L1 (Site of L1)); every assessed lesion is larger than at its smallest.',
+      'Widespread progression: all 3 assessed lesions are larger than at their smallest; 1 lesion(s) progressing (L1 (Site of L1)).',
     );
     expect(widespread.last).not.toContain('Oligoprogression');
     const single = run({
