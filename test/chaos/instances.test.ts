@@ -1,9 +1,10 @@
 /**
  * Several real adapter processes on one PostgreSQL database behind the same notifications: each notification goes to
  * a random instance, some to all of them. Every instance reaches the FHIR server through a proxy of its own that
- * records each patient's context read and result write, so the test sees from the server's side which instance
- * assessed whom and when. Every patient must end exactly as `assess` gives, nothing written twice, and no two
- * assessments of one patient may overlap in time, whichever instances ran them.
+ * records each patient's context read, read of earlier results and result write, so the test sees from the server's
+ * side which instance assessed whom and when. Every patient must end exactly as `assess` gives, written in one write
+ * (later assessments find nothing to change), and no two assessments of one patient may overlap in time, whichever
+ * instances ran them.
  *
  * Beyond test/e2e/reliability-instances.test.ts (two in-process services): child processes, three of them, and one
  * SIGKILLed mid-burst while the others carry on. The jobs it was running stay `active` until pg-boss's maintenance
