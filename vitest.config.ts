@@ -31,6 +31,7 @@ export const INTEGRATION = [
   'test/polling/**/*.test.ts',
   'test/queue/cross-process-exclusion.test.ts',
   'test/queue/database.test.ts',
+  'test/queue/database-connection-lost.test.ts',
   'test/queue/job-queue.test.ts',
   'test/queue/state-store.test.ts',
   'test/registration/**/*.test.ts',

@@ -218,6 +218,14 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
     },
     async transaction(work) {
       const client = await pool.connect();
+      // A connection lost between two queries is emitted as 'error' on the checked-out client: without a listener
+      // that is an uncaught exception (the process dies). The next query fails instead; the client is discarded.
+      let lost: Error | undefined;
+      const onError = (err: Error) => {
+        lost = err;
+        logger.warn({ code: errorCode(err) }, 'Database connection lost in a transaction');
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work({
@@ -231,7 +239,8 @@ async function openPostgres(connectionString: string, schema: string, poolSize: 
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(lost);
       }
     },
     bossConnection(options = {}) {

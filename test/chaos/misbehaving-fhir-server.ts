@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Bundle, BundleEntry, Patient } from '@medplum/fhirtypes';
 import { patientRequest, type SandboxServer, startSandboxServer } from '../e2e/harness.ts';
 
-export type RequestKind = 'read' | 'write' | 'metadata' | 'search' | 'other';
+export type RequestKind = 'read' | 'earlier' | 'write' | 'metadata' | 'search' | 'other';
 
 export type Fault =
   /** Wait, then forward and answer. A slow server keeps working after the client gave up: a write still commits. */
@@ -105,7 +105,10 @@ const TRANSIENT_OUTCOME = JSON.stringify({
   issue: [{ severity: 'error', code: 'transient', diagnostics: 'misbehaving server' }],
 });
 
-/** What a request is: the adapter's context read or result write (patientRequest), metadata, a search, or other. */
+/**
+ * What a request is: the adapter's context read, read-back of its earlier results or result write (patientRequest),
+ * metadata, a search, or other.
+ */
 function classify(
   method: string,
   url: URL,

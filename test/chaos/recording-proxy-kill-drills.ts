@@ -1,9 +1,11 @@
 /**
  * Sees the assessments from the FHIR server's side: a reverse proxy in front of the sandbox (one per adapter
- * instance, or one whose label follows the adapter's restarts) records, per patient, each batch context read and
- * each transaction write with the time, and pairs them into assessment intervals (read -> write answered). An
- * instance killed with a read open ends its interval at the moment it died; a write it had already sent ends it when
- * the server answers. Two intervals of one patient that overlap are two assessments at the same moment.
+ * instance, or one whose label follows the adapter's restarts) records, per patient, each batch context read, each
+ * read-back of the adapter's earlier results and each transaction write with the time (patientRequest classifies
+ * them), and makes assessment intervals of them: context read -> earlier results answered (nothing changed: no
+ * write) or -> write answered. An instance killed before its earlier results were answered ends its interval at the
+ * moment it died; a write it had already sent ends it when the server answers. Two intervals of one patient that
+ * overlap are two assessments at the same moment; requests out of that order within one instance are anomalies.
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,8 +16,21 @@ export interface AssessmentInterval {
   patientId: string;
   start: number;
   end: number;
-  /** `write`: its transaction was answered; `killed`: the instance died before writing. */
-  ended: 'write' | 'killed';
+  /**
+   * `write`: its transaction was answered; `unchanged`: its earlier results were answered and no write followed
+   * (nothing changed); `killed`: the instance died before its earlier results were answered.
+   */
+  ended: 'write' | 'unchanged' | 'killed';
+}
+
+/** Where one instance's assessment of a patient stands: reading its context, or its earlier results, or after. */
+interface OpenAssessment {
+  instance: string;
+  patientId: string;
+  start: number;
+  phase: 'context' | 'earlier' | 'reconciled';
+  /** Its interval once the earlier results were answered (a write that follows moves its end). */
+  interval?: AssessmentInterval;
 }
 
 export interface RecordingProxy {
@@ -66,7 +81,9 @@ export class AssessmentRecorder {
   /** Patterns that cannot happen with one assessment per patient at a time (a second read before the write...). */
   readonly anomalies: string[] = [];
   readonly reads: { instance: string; patientId: string; at: number }[] = [];
-  private readonly open = new Map<string, { instance: string; patientId: string; start: number }>();
+  /** The result writes the server answered 2xx, per patient (a no-change assessment sends none). */
+  readonly writes: { instance: string; patientId: string; at: number }[] = [];
+  private readonly open = new Map<string, OpenAssessment>();
   private readonly writing = new Set<string>();
   private readonly upstreamBase: string;
   private readonly servers: Server[] = [];
@@ -122,13 +139,24 @@ export class AssessmentRecorder {
       requestBody === undefined ? undefined : patientRequest(url, this.upstreamBase, { method, body: requestBody });
     const key = about ? `${instance}|${about.patientId}` : '';
     if (about?.kind === 'read') {
-      if (this.open.has(key)) this.anomalies.push(`${instance} read ${about.patientId} again before writing it`);
+      const before = this.open.get(key);
+      // A new assessment may follow one that ended without a write; one still reading means two at once.
+      if (before && before.phase !== 'reconciled') {
+        this.anomalies.push(`${instance} read ${about.patientId} again before its earlier assessment ended`);
+      }
       const start = performance.now();
-      this.open.set(key, { instance, patientId: about.patientId, start });
+      this.open.set(key, { instance, patientId: about.patientId, start, phase: 'context' });
       this.reads.push({ instance, patientId: about.patientId, at: start });
       if (options.readDelayMs) await new Promise((r) => setTimeout(r, options.readDelayMs));
+    } else if (about?.kind === 'earlier') {
+      const opened = this.open.get(key);
+      if (opened?.phase !== 'context') {
+        this.anomalies.push(`${instance} read ${about.patientId}'s earlier results outside an assessment`);
+      } else opened.phase = 'earlier';
     } else if (about?.kind === 'write') {
-      if (!this.open.has(key)) this.anomalies.push(`${instance} wrote ${about.patientId} without reading it`);
+      if (this.open.get(key)?.phase !== 'reconciled') {
+        this.anomalies.push(`${instance} wrote ${about.patientId} before reading its context and earlier results`);
+      }
       this.writing.add(key);
     }
     const response = await fetch(url, {
@@ -137,11 +165,25 @@ export class AssessmentRecorder {
       ...(requestBody === undefined ? {} : { body: requestBody }),
     });
     const body = (await response.text()).replaceAll(upstreamOrigin, proxyOrigin);
-    if (about?.kind === 'write') {
-      const opened = this.open.get(key);
+    const opened = about ? this.open.get(key) : undefined;
+    if (about?.kind === 'earlier' && opened?.phase === 'earlier') {
+      // The assessment may end here (nothing changed); a write that follows moves the end.
+      opened.phase = 'reconciled';
+      opened.interval = {
+        instance,
+        patientId: about.patientId,
+        start: opened.start,
+        end: performance.now(),
+        ended: 'unchanged',
+      };
+      this.intervals.push(opened.interval);
+    } else if (about?.kind === 'write') {
       this.writing.delete(key);
-      this.open.delete(key);
-      if (opened) this.intervals.push({ ...opened, end: performance.now(), ended: 'write' });
+      if (opened?.interval) {
+        opened.interval.end = performance.now();
+        opened.interval.ended = 'write';
+      }
+      if (response.ok) this.writes.push({ instance, patientId: about.patientId, at: performance.now() });
     }
     const out = forwardable(response.headers);
     for (const name of ['location', 'content-location']) {
@@ -151,23 +193,45 @@ export class AssessmentRecorder {
   }
 
   /**
-   * The instance died at `at`: its open reads (without a write under way) end there. Returns the patients it was
-   * assessing: their jobs are orphaned in the queue.
+   * The instance died at `at`: its assessments still reading (context or earlier results) end there. Returns the
+   * patients it was assessing: their jobs are orphaned in the queue. (One past its earlier results may have been
+   * about to write; its interval already ends where that read was answered, and a write it sent ends it later.)
    */
   killed(instance: string, at: number): string[] {
     const orphaned: string[] = [];
     for (const [key, opened] of this.open) {
       if (opened.instance !== instance || this.writing.has(key)) continue;
-      this.intervals.push({ ...opened, end: at, ended: 'killed' });
       this.open.delete(key);
+      if (opened.phase === 'reconciled') continue;
+      this.intervals.push({ instance, patientId: opened.patientId, start: opened.start, end: at, ended: 'killed' });
       orphaned.push(opened.patientId);
     }
     return orphaned;
   }
 
-  /** Reads of this instance still waiting for their write. */
-  openReads(instance?: string): { instance: string; patientId: string; start: number }[] {
-    return [...this.open.values()].filter((o) => instance === undefined || o.instance === instance);
+  /** This instance's assessments still reading (context or earlier results), or with a write under way. */
+  openReads(
+    instance?: string,
+  ): { instance: string; patientId: string; start: number; phase: OpenAssessment['phase'] }[] {
+    return [...this.open.entries()]
+      .filter(
+        ([key, o]) =>
+          (o.phase !== 'reconciled' || this.writing.has(key)) && (instance === undefined || o.instance === instance),
+      )
+      .map(([, o]) => ({ instance: o.instance, patientId: o.patientId, start: o.start, phase: o.phase }));
+  }
+
+  /**
+   * The patients among these whose results the server took in other than exactly one write (answered 2xx), with
+   * how many: one assessment writes the result, every later one finds nothing to change and writes nothing.
+   */
+  notWrittenOnce(patientIds: readonly string[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const patientId of patientIds) {
+      const count = this.writes.filter((w) => w.patientId === patientId).length;
+      if (count !== 1) out[patientId] = count;
+    }
+    return out;
   }
 
   /** Every pair of one patient's intervals that overlap, described. */

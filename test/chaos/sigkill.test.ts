@@ -167,7 +167,11 @@ describe.concurrent('SIGKILL drills: killed mid-burst, restarted on the same dat
         expect(fhir.repo.listCurrent('Provenance'), where).toHaveLength(cases.length);
         expect(recorder.overlaps(), `${where}: assessments of one patient overlapped`).toEqual([]);
         expect(recorder.anomalies, where).toEqual([]);
-        expect(recorder.openReads(), `${where}: a live process's read without its write`).toEqual([]);
+        expect(
+          recorder.notWrittenOnce(cases.map((tc) => tc.patientId)),
+          `${where}: each patient's result written in one write`,
+        ).toEqual({});
+        expect(recorder.openReads(), `${where}: a live process's assessment left unfinished`).toEqual([]);
 
         // The queue itself, read directly: every job done, the orphans among them (PostgreSQL: the ids seen active).
         let jobs: AssessJob[];

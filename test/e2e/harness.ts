@@ -267,20 +267,24 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 /**
- * What one of the adapter's FHIR requests is about: a patient's context read (the batch whose first entry reads the
- * Patient) or its result write (the transaction; the patient from the entries' subject). Undefined for the rest.
+ * What one of the adapter's FHIR requests is about: a patient's context read (`read`: the batch whose first entry
+ * reads the Patient), the read-back of the adapter's earlier results (`earlier`: the batch of searches by subject or
+ * patient, src/fhir/written-resources.ts) or its result write (`write`: the transaction; the patient from the
+ * entries' subject). Undefined for the rest.
  */
 export function patientRequest(
   url: string,
   base: string,
   init?: RequestInit,
-): { kind: 'read' | 'write'; patientId: string } | undefined {
+): { kind: 'read' | 'earlier' | 'write'; patientId: string } | undefined {
   if ((init?.method ?? 'GET') !== 'POST' || url.replace(/\/+$/, '') !== base || typeof init?.body !== 'string')
     return undefined;
   const bundle = JSON.parse(init.body) as Bundle;
   if (bundle.type === 'batch') {
     const first = bundle.entry?.[0]?.request?.url ?? '';
-    return first.startsWith('Patient/') ? { kind: 'read', patientId: decodeURIComponent(first.slice(8)) } : undefined;
+    if (first.startsWith('Patient/')) return { kind: 'read', patientId: decodeURIComponent(first.slice(8)) };
+    const searched = /[?&](?:subject|patient)=Patient(?:\/|%2F)([^&]+)/i.exec(first)?.[1];
+    return searched ? { kind: 'earlier', patientId: decodeURIComponent(searched) } : undefined;
   }
   if (bundle.type === 'transaction') {
     for (const e of bundle.entry ?? []) {

@@ -48,11 +48,17 @@ interface Env {
   schema: string;
   /** Faults to apply, per patient and request kind, in order; a `forever` fault is never used up. */
   faults: Map<string, { fault: Fault; forever?: boolean }[]>;
-  /** Every context read and result write the adapter attempted, with the time and what was done to it. */
-  log: { kind: 'read' | 'write'; patientId: string; at: number; fault?: Fault['kind']; status?: number }[];
+  /**
+   * Every context read, read of earlier results and result write the adapter attempted, with the time and what was
+   * done to it.
+   */
+  log: { kind: Kind; patientId: string; at: number; fault?: Fault['kind']; status?: number }[];
   /** Called right after a faulty write was answered (to look at the server in that instant). */
   afterFaultyWrite?: (patientId: string) => void;
 }
+
+/** The adapter's requests about a patient (patientRequest): context read, earlier results read, result write. */
+type Kind = 'read' | 'earlier' | 'write';
 
 let env: Env | undefined;
 
@@ -65,7 +71,7 @@ afterEach(async () => {
   await dropSchema(schema);
 });
 
-const faultKey = (kind: 'read' | 'write', patientId: string) => `${kind}|${patientId}`;
+const faultKey = (kind: Kind, patientId: string) => `${kind}|${patientId}`;
 
 async function setUp(label: string, cases: readonly TestCase[], attempts = 3): Promise<Env> {
   const fhir = await startSandboxServer();
@@ -129,7 +135,7 @@ async function setUp(label: string, cases: readonly TestCase[], attempts = 3): P
   return env;
 }
 
-function plan(e: Env, kind: 'read' | 'write', patientId: string, ...faults: Fault[]): void {
+function plan(e: Env, kind: Kind, patientId: string, ...faults: Fault[]): void {
   e.faults.set(
     faultKey(kind, patientId),
     faults.map((fault) => ({ fault })),
@@ -146,7 +152,7 @@ async function metrics(e: Env): Promise<string> {
   return (await fetch(`${e.adapter.url}/metrics`)).text();
 }
 
-const attemptsOf = (e: Env, kind: 'read' | 'write', patientId: string) =>
+const attemptsOf = (e: Env, kind: Kind, patientId: string) =>
   e.log.filter((l) => l.kind === kind && l.patientId === patientId);
 
 describe('reliability: FHIR server faults', () => {
@@ -280,7 +286,12 @@ describe('reliability: FHIR server faults', () => {
     await waitForQueueQuiet(e.adapter.queue);
 
     for (const tc of [lost, partial]) {
-      expect(attemptsOf(e, 'write', tc.patientId).map((w) => w.status)).toEqual([200, 200]);
+      // The retry read the context and the earlier results again, found the whole result there and wrote nothing.
+      const writes = attemptsOf(e, 'write', tc.patientId);
+      expect(writes.map((w) => [w.fault, w.status])).toEqual([[expect.any(String), 200]]);
+      const afterFault = (kind: Kind) =>
+        attemptsOf(e, kind, tc.patientId).filter((l) => l.at >= (writes[0]?.at ?? Infinity) && l.status === 200);
+      expect([afterFault('read').length, afterFault('earlier').length]).toEqual([1, 1]);
       expectAssessed(e.fhir.repo, tc);
       // The retry found everything in place: each report has one version.
       expect(await reportVersionCounts(e.fhir.repo, tc.patientId)).toEqual(
