@@ -155,7 +155,7 @@ function patternText(tp: TimepointAssessment, names: LesionNamer): string {
       // Said first, so that a count of lesions past the thresholds does not read as the extent of the progression.
       const past = which ? `; ${which}` : '';
       lines.push(
-        `Widespread progression: all ${assessed.length} assessed lesions are larger than at their smallest${past}.`,
+        `Widespread progression: ${assessed.length === 2 ? 'both' : `all ${assessed.length}`} assessed lesions are larger than at their smallest${past}.`,
       );
     } else lines.push(`Widespread progression: ${which ? `${which}; ` : ''}more than 3 lesions progressing.`);
   }

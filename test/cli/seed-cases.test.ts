@@ -70,7 +70,7 @@ describe('read as a clinician would', () => {
     const { reports } = outputs('widespread-progression');
     for (const r of reports) {
       expect(r.conclusion).toMatch(
-        /Widespread progression: all \d+ assessed lesions are larger than at their smallest/,
+        /Widespread progression: (all \d+|both) assessed lesions are larger than at their smallest/,
       );
       expect(r.conclusion).not.toContain('Oligoprogression');
     }
