@@ -58,12 +58,17 @@ const track = (delta: number): void => {
 };
 
 const realFetch = globalThis.fetch;
-/** The adapter's FHIR client: a batch read opens an assessment, the answer to its transaction closes it. */
+/**
+ * The adapter's FHIR client: the batch read of the patient's inputs (its first entry reads the Patient) opens an
+ * assessment, the answer to its transaction closes it; the write plan's batch of the adapter's earlier results is
+ * counted apart.
+ */
 const timingFetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
   const body = (init.method ?? 'GET').toUpperCase() === 'POST' && typeof init.body === 'string' ? init.body : '';
   const type = body ? /"type":"(batch|transaction)"/.exec(body.slice(0, 400))?.[1] : undefined;
-  if (type === 'batch') track(1);
-  const kind = type ?? (init.method ?? 'GET').toUpperCase();
+  const opens = type === 'batch' && /"url":"([^"]*)"/.exec(body.slice(0, 2000))?.[1]?.startsWith('Patient/') === true;
+  if (opens) track(1);
+  const kind = type === 'batch' && !opens ? 'batch (earlier results)' : (type ?? (init.method ?? 'GET').toUpperCase());
   const t0 = performance.now();
   try {
     const response = await realFetch(input, init);
