@@ -14,6 +14,7 @@ import { logger } from '../logging.ts';
 import type { Capabilities } from './capabilities.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
 import { readMissingFocus } from './focus-body-structures.ts';
+import { getInBatch } from './get-batch.ts';
 import { errorForStatus, FhirRequestError } from './http-error.ts';
 
 /** The Patient does not exist (404) or was deleted (410): the worker has nothing to do. */
@@ -151,18 +152,7 @@ function statusOf(entry: BundleEntry | undefined): number {
 }
 
 async function readAsBatch(client: MedplumClient, base: string, urls: string[]): Promise<Result[]> {
-  const request: Bundle = {
-    resourceType: 'Bundle',
-    type: 'batch',
-    entry: urls.map((url) => ({ request: { method: 'GET', url } })),
-  };
-  const response = await client.post<Bundle>(base, request, 'application/fhir+json');
-  const entries = response?.entry ?? [];
-  if (response?.resourceType !== 'Bundle' || entries.length !== urls.length) {
-    throw new FhirRequestError(outcome('processing', 'FHIR server batch response malformed'), 502, {
-      retryable: false,
-    });
-  }
+  const entries = await getInBatch(client, base, urls);
   return entries.map((entry) => {
     const resource = entry.resource;
     const status = statusOf(entry) || (resource ? 200 : 0);

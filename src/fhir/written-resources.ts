@@ -6,8 +6,8 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
-import { outcome } from '../fhir-model/outcomes.ts';
 import { fhirBaseUrlOf } from './client-factory.ts';
+import { getInBatch } from './get-batch.ts';
 import { errorForStatus, FhirRequestError } from './http-error.ts';
 import { adapterKey } from './ownership.ts';
 import { noCache, searchAll } from './search-pages.ts';
@@ -104,18 +104,7 @@ export async function readWrittenResources(
 
 async function searchInBatch(client: MedplumClient, urls: string[]): Promise<Resource[]> {
   const base = fhirBaseUrlOf(client);
-  const request: Bundle = {
-    resourceType: 'Bundle',
-    type: 'batch',
-    entry: urls.map((url) => ({ request: { method: 'GET', url } })),
-  };
-  const response = await client.post<Bundle>(base, request, 'application/fhir+json');
-  const entries = response?.entry ?? [];
-  if (response?.resourceType !== 'Bundle' || entries.length !== urls.length) {
-    throw new FhirRequestError(outcome('processing', 'FHIR server batch response malformed'), 502, {
-      retryable: false,
-    });
-  }
+  const entries = await getInBatch(client, base, urls);
   const out: Resource[] = [];
   for (const entry of entries) {
     const status = Number.parseInt(entry.response?.status ?? '', 10) || 200;
