@@ -15,7 +15,8 @@
  *
  * Knobs: BENCH_DRAIN_PATIENTS (1000; 200 quick), BENCH_DRAIN_CONCURRENCY (4), BENCH_DRAIN_CONFIGS
  * (`pglite:1,postgres:1,postgres:2`), BENCH_DRAIN_ENV (JSON: more adapter settings, e.g. '{"QUEUE_ADAPTIVE":"false"}'),
- * BENCH_QUICK=1, BENCH_DEADLINE_S, BENCH_RESULT_JSON (machine-readable result for bench/all.ts).
+ * BENCH_QUICK=1, BENCH_DEADLINE_S, BENCH_RESULT_JSON (machine-readable result for bench/all.ts), BENCH_CPU_PROF=<dir>
+ * (a CPU profile of each adapter process).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -121,8 +122,11 @@ interface Adapter {
 }
 
 function startAdapter(env: Record<string, string>): Promise<Adapter> {
+  // BENCH_CPU_PROF=<dir>: one CPU profile per adapter process (NODE_OPTIONS may not carry --cpu-prof).
+  const profileDir = process.env.BENCH_CPU_PROF;
   const child = fork(fileURLToPath(new URL('./drain-process.ts', import.meta.url)), [], {
     env: { ...process.env, ...env },
+    execArgv: [...process.execArgv, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const ask = <T>(message: object, reply: string): Promise<T> =>
