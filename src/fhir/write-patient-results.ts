@@ -1,10 +1,11 @@
 /**
  * Writes one patient's rendered results by the server's write plan (write-plan.ts): takes what the adapter wrote
  * before and where it stands now as the worker's context read found it (read-context-and-earlier.ts), or reads it
- * when not given (written-resources.ts: a backfill's exported context, a context read that could not find it all), decides what to create, update, retract and leave alone
- * (reconcile-writes.ts), sends it (write-results.ts: one transaction, or one request at a time), and records what
- * was written in the ledger. A write the plan allowed but the server refused makes the server's CapabilityStatement
- * be read again before the retry (the server changed under the plan).
+ * when not given (written-resources.ts: a backfill's exported context, a context read that could not find it all),
+ * decides what to create, update, retract and leave alone (reconcile-writes.ts), sends it (write-results.ts: one
+ * transaction, or one request at a time), and records what was written in the ledger. A write the plan allowed but
+ * the server refused makes the server's CapabilityStatement be read again before the retry (the server changed under
+ * the plan).
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, Resource } from '@medplum/fhirtypes';

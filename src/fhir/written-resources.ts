@@ -63,7 +63,7 @@ export function memoryLedger(): WriteLedger {
 /** Batch answers meaning "no batch here" (read-patient-context.ts falls back on the same). */
 const NO_BATCH = new Set([400, 403, 404, 405, 415, 422, 501]);
 
-/** One search of the adapter's earlier results: a written type the plan can search by patient, and by which parameter. */
+/** One search for the adapter's earlier results: a written type the plan can search by patient, and the parameter. */
 export interface WrittenSearch {
   type: WrittenType;
   param: 'subject' | 'patient';

@@ -34,7 +34,7 @@ interface OpenAssessment {
   patientId: string;
   start: number;
   phase: 'context' | 'answered' | 'earlier';
-  /** Its interval once the context read was answered (an earlier-results read or a write that follows moves its end). */
+  /** Its interval once the context read was answered (an earlier-results read or a write after it moves the end). */
   interval?: AssessmentInterval;
 }
 

@@ -133,7 +133,7 @@ describe('one read round trip before the write (medplum profile: batch and trans
     expect(posted(bodies.splice(0))).toEqual(['context', 'batch']);
   });
 
-  it('DiagnosticReports and DocumentReferences read for the write never reach the pipeline: not listed as not used', async () => {
+  it('DiagnosticReports, DocumentReferences read for the write never reach the pipeline: not listed as not used', async () => {
     bench = await startWriteBench('medplum');
     await loadSample(bench, P);
     // The hospital's own radiology report and a scanned letter: found by the write plan's searches, not inputs.
