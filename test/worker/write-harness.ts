@@ -39,8 +39,8 @@ export interface WriteBench {
   failWritesFrom(n: number | undefined, options?: { answerLost?: boolean }): void;
   /** From now on each answer passes through `change` (undefined: answers as the server gave them). */
   changeAnswers(change: AnswerChange | undefined): void;
-  /** Runs the assess-patient job once. */
-  assess(patientId: string): Promise<AssessOutcome | undefined>;
+  /** Runs the assess-patient job once (with a context already read: as a backfill from an export runs it). */
+  assess(patientId: string, context?: Resource[]): Promise<AssessOutcome | undefined>;
   close(): Promise<void>;
 }
 
@@ -104,7 +104,7 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
     changeAnswers(next) {
       change = next;
     },
-    assess: (patientId) => assessPatientJob(deps, patientId),
+    assess: (patientId, context) => assessPatientJob(deps, patientId, context),
     close: () => server.close(),
   };
 }

@@ -3,10 +3,11 @@
  * the write plan's searches for the adapter's earlier results, so an assessment that writes makes 2 requests (the
  * batch read, the transaction) and one that finds nothing changed makes 1. Where a search the earlier results depend
  * on failed in that batch (the Flag search, tolerated by the context read), the write reads them apart instead of
- * reconciling against an incomplete picture: no second Flag. The adapter's own DiagnosticReports, read with the
- * context, never reach the pipeline (it would list them in the report as resources it did not use).
+ * reconciling against an incomplete picture: no second Flag; so does the write given a context already read (a
+ * backfill from a Bulk Data export). The DiagnosticReports and DocumentReferences read with the context never reach
+ * the pipeline (it would list them in the report as resources it did not use).
  */
-import type { Bundle, DiagnosticReport, DocumentReference, Flag, Observation } from '@medplum/fhirtypes';
+import type { Bundle, DiagnosticReport, DocumentReference, Flag, Observation, Resource } from '@medplum/fhirtypes';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadIntoSandbox } from '../e2e/harness.ts';
 import {
@@ -101,6 +102,27 @@ describe('one read round trip before the write (medplum profile: batch and trans
       ).toHaveLength(1);
     }
     expect(writtenByType(bench, P)).toEqual(expected);
+  });
+
+  it('a context given (a backfill from an export): the earlier results are read apart, as before', async () => {
+    bench = await startWriteBench('medplum');
+    await loadSample(bench, P);
+    const context = bench.server.repo
+      .listCurrent<Resource>('Patient')
+      .concat(bench.server.repo.listCurrent<Resource>('Observation'))
+      .concat(bench.server.repo.listCurrent<Resource>('ImagingStudy'))
+      .concat(bench.server.repo.listCurrent<Resource>('MedicationAdministration'))
+      .concat(bench.server.repo.listCurrent<Resource>('Medication'))
+      .concat(bench.server.repo.listCurrent<Resource>('BodyStructure'))
+      .filter((r) => r.resourceType === 'Medication' || r.id === P || JSON.stringify(r).includes(`Patient/${P}`))
+      .sort((a, b) => (a.resourceType === 'Patient' ? -1 : b.resourceType === 'Patient' ? 1 : 0));
+    const bodies = recordBodies(bench);
+    requestsSince(bench);
+    expect((await bench.assess(P, context))?.written).toBeGreaterThan(0);
+    expect(posted(bodies.splice(0))).toEqual(['batch', 'transaction']);
+    expect(writtenByType(bench, P)).toEqual(await expectedFor(bench, P));
+    expect((await bench.assess(P, context))?.written).toBe(0);
+    expect(posted(bodies.splice(0))).toEqual(['batch']);
   });
 
   it('the Flag search failed in the context batch: the earlier results are read apart, no second Flag', async () => {
