@@ -360,9 +360,9 @@ else {
   for (const r of pipelineRows.filter((row) => row.ctdna)) {
     rows.push([
       `4. Pipeline per patient, ${r.timepoints} timepoints (${(r.inputBytes / 1024).toFixed(0)} KB)`,
-      `${ms(r.pipelineMs)} ms = **${x(r.pipelineMs / r.floorMs)}** the floor; ${x(r.pipelineMs / r.parseMs)} JSON.parse alone`,
+      `chart drawn ${ms(r.drawnMs)} ms = **${x(r.drawnMs / r.floorMs)}** the floor (chart memoised ${ms(r.pipelineMs)} ms = ${x(r.pipelineMs / r.floorMs)}); ${x(r.drawnMs / r.parseMs)} JSON.parse alone`,
       pipelineAim,
-      verdict(r.pipelineMs / r.floorMs <= PIPELINE_AIM),
+      verdict(r.drawnMs / r.floorMs <= PIPELINE_AIM),
       cmd(pipelinePart),
     ]);
   }

@@ -12,8 +12,12 @@ import type { PatientRecord } from '../domain/types.ts';
 
 export { SVG_CONTENT_TYPE };
 
-/** Reports (the most recent ones) that carry a chart; older reports carry the text alone. */
-export const CHART_REPORTS = 3;
+/**
+ * Reports (the most recent ones) that carry a chart when drawn; older reports carry the text alone, or keep the chart
+ * they were written with (src/fhir/keep-chart.ts). One: the latest chart shows the whole history, and drawing is most
+ * of an assessment's CPU (issue #13: three charts were about 60% of a backlog drain's CPU).
+ */
+export const CHART_REPORTS = 1;
 
 /** Memoised drawings, at most this many characters in all (about 150 public-case charts). */
 const MAX_CACHED_CHARS = 8 * 1024 * 1024;

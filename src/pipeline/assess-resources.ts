@@ -20,7 +20,7 @@ export interface PipelineOptions {
   now?: string;
   /** Which outputs to render for the server (default: a full FHIR server; the writer derives it from capabilities). */
   outputs?: RenderedOutputs;
-  /** How many of the most recent reports carry the tumour-burden chart (default 3: mapping/report-chart.ts). */
+  /** How many of the most recent reports carry the tumour-burden chart (default CHART_REPORTS: mapping/report-chart.ts). */
   chartReports?: number;
 }
 
