@@ -59,9 +59,10 @@ const track = (delta: number): void => {
 
 const realFetch = globalThis.fetch;
 /**
- * The adapter's FHIR client: the batch read of the patient's inputs (its first entry reads the Patient) opens an
- * assessment, the answer to its transaction closes it; the write plan's batch of the adapter's earlier results is
- * counted apart.
+ * The adapter's FHIR client: the batch read of the patient's inputs (its first entry reads the Patient; it carries
+ * the write plan's searches for the adapter's earlier results too) opens an assessment, the answer to its transaction
+ * closes it. A batch of the adapter's earlier results alone (the write plan's read apart, made only where the context
+ * read could not give them all) is counted apart, so a drain that shows any has left the one-read path.
  */
 const timingFetch = async (input: string, init: RequestInit = {}): Promise<Response> => {
   const body = (init.method ?? 'GET').toUpperCase() === 'POST' && typeof init.body === 'string' ? init.body : '';

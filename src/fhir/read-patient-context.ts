@@ -3,7 +3,9 @@
  * the Patient, its Observations, ImagingStudies, MedicationAdministrations (with their Medications),
  * BodyStructures, and Flags (the adapter's own earlier Flags are superseded, clinician-inactivated ones respected).
  * Searches with more pages are followed through their `next` links. Without batch, the same requests are
- * made one by one. Resources are returned deduplicated by type/id, the Patient first.
+ * made one by one. Resources are returned deduplicated by type/id, the Patient first. `readContextWith` carries
+ * other searches in the same batch (the worker's: the write plan's searches for the adapter's earlier results,
+ * read-context-and-earlier.ts) and returns each complete search apart, so one round trip reads both.
  * https://hl7.org/fhir/R4/http.html#transaction (batch), https://hl7.org/fhir/R4/search.html#paging
  */
 import type { MedplumClient } from '@medplum/core';
@@ -78,6 +80,18 @@ export function contextRequestTemplates(token: string): string[] {
 const STATUSES_MEANING_NO_BATCH = new Set([400, 403, 404, 405, 415, 422, 501]);
 
 /**
+ * The Patient id of a context read, checked.
+ * @param patientId - The Patient id (`Patient/` prefix allowed).
+ * @returns The bare id.
+ * @throws OutcomeError 400 when it is not a FHIR id.
+ */
+export function contextPatientId(patientId: string): string {
+  const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
+  if (!isFhirId(id)) throw badRequest('Invalid Patient id', ['patientId']);
+  return id;
+}
+
+/**
  * Reads the patient's context.
  * @param client - The FHIR client (from createFhirClient).
  * @param patientId - The Patient id (`Patient/` prefix allowed).
@@ -90,54 +104,109 @@ export async function readPatientContext(
   patientId: string,
   caps: Pick<Capabilities, 'batch'>,
 ): Promise<Resource[]> {
-  const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
-  if (!isFhirId(id)) throw badRequest('Invalid Patient id', ['patientId']);
+  return (await readContextWith(client, patientId, caps)).resources;
+}
 
+/** A context read with other searches made beside it (read-context-and-earlier.ts). */
+export interface ContextRead {
+  /** The context: deduplicated by type/id, the Patient first; the extra searches' resources are not in it. */
+  resources: Resource[];
+  /**
+   * Every search's resources (all its pages) by request URL, the extra ones included. A search that failed and was
+   * skipped, or whose paging stopped at the page limit, is absent: what it found is not the whole answer.
+   */
+  complete: Map<string, Resource[]>;
+}
+
+/**
+ * Reads the patient's context and, in the same batch (or side by side without batch), extra searches. An extra
+ * search failing with a 4xx other than 429 is skipped (absent from `complete`), as the optional context searches are.
+ * @param client - The FHIR client.
+ * @param patientId - The Patient id (`Patient/` prefix allowed).
+ * @param caps - The server's capabilities (batch decides one request or several).
+ * @param extraUrls - Relative search URLs read beside the context, not part of it.
+ * @returns The context and every complete search.
+ * @throws PatientNotFoundError when the Patient is gone; FhirRequestError for failed requests (see isRetryable).
+ */
+export async function readContextWith(
+  client: MedplumClient,
+  patientId: string,
+  caps: Pick<Capabilities, 'batch'>,
+  extraUrls: readonly string[] = [],
+): Promise<ContextRead> {
+  const id = contextPatientId(patientId);
   const base = fhirBaseUrlOf(client);
-  const urls = contextRequestUrls(id);
-  let results: Result[] | undefined;
-  let mode = 'batch';
+  const contextUrls = contextRequestUrls(id);
+  const urls = [...contextUrls, ...extraUrls];
+  const { results, mode } = await readRequests(client, base, urls, caps);
+
+  const resources: Resource[] = [];
+  const complete = new Map<string, Resource[]>();
+  let pages = 0;
+  for (const [index, result] of results.entries()) {
+    const url = urls[index] as string;
+    const found = checkedResult(id, url, result, { patientRead: index === 0, extra: index >= contextUrls.length });
+    if (!found) continue;
+    if (index === 0) {
+      resources.push(found);
+      continue;
+    }
+    const searched = await collectPages(client, base, found as Bundle);
+    pages += searched.pages;
+    if (searched.complete) complete.set(url, searched.resources);
+    if (index < contextUrls.length) resources.push(...searched.resources);
+  }
+
+  const deduped = dedupe(resources);
+  deduped.push(...(await readMissingFocus(client, deduped)));
+  logger.debug(
+    { patientId: id, mode, resources: deduped.length, pages, extra: extraUrls.length },
+    'Patient context read',
+  );
+  return { resources: deduped, complete };
+}
+
+/** The requests answered: one batch where the server has batch and takes it, else one request each, side by side. */
+async function readRequests(
+  client: MedplumClient,
+  base: string,
+  urls: string[],
+  caps: Pick<Capabilities, 'batch'>,
+): Promise<{ results: Result[]; mode: 'batch' | 'individual' }> {
   if (caps.batch) {
     try {
-      results = await readAsBatch(client, base, urls);
+      return { results: await readAsBatch(client, base, urls), mode: 'batch' };
     } catch (err) {
       if (!(err instanceof FhirRequestError && STATUSES_MEANING_NO_BATCH.has(err.status))) throw err;
       logger.info({ status: err.status }, 'FHIR server refused the batch; reading one request at a time');
     }
   }
-  if (!results) {
-    mode = 'individual';
-    results = await Promise.all(urls.map((url) => readOne(client, base, url)));
-  }
+  return { results: await Promise.all(urls.map((url) => readOne(client, base, url))), mode: 'individual' };
+}
 
-  const resources: Resource[] = [];
-  let pages = 0;
-  for (const [index, result] of results.entries()) {
-    const url = urls[index] as string;
-    if (result.status >= 400 || !result.resource) {
-      if (index === 0 && (result.status === 404 || result.status === 410)) throw new PatientNotFoundError(id);
-      const type = url.split('?')[0] as string;
-      if (index > 0 && result.status < 500 && result.status !== 429 && OPTIONAL_SEARCHES.has(type)) {
-        logger.warn({ patientId: id, resourceType: type, status: result.status }, 'Context search failed; skipped');
-        continue;
-      }
-      throw errorForStatus(result.status >= 400 ? result.status : 502, { serverOutcome: result.outcome });
+/**
+ * One answer checked: the resource (the Patient, or a search's first page), or undefined for a failed search that is
+ * tolerated (an optional or extra search refused with a 4xx other than 429).
+ * @throws PatientNotFoundError for a Patient read answered 404 or 410; FhirRequestError for any other failure.
+ */
+function checkedResult(
+  id: string,
+  url: string,
+  result: Result,
+  request: { patientRead: boolean; extra: boolean },
+): Resource | undefined {
+  if (result.status >= 400 || !result.resource) {
+    if (request.patientRead && (result.status === 404 || result.status === 410)) throw new PatientNotFoundError(id);
+    const type = url.split('?')[0] as string;
+    const tolerated = request.extra || OPTIONAL_SEARCHES.has(type);
+    if (!request.patientRead && result.status < 500 && result.status !== 429 && tolerated) {
+      logger.warn({ patientId: id, resourceType: type, status: result.status }, 'Context search failed; skipped');
+      return undefined;
     }
-    if (index === 0) {
-      resources.push(result.resource);
-      continue;
-    }
-    const bundle = result.resource as Bundle;
-    if (bundle.resourceType !== 'Bundle') throw errorForStatus(502);
-    const searched = await collectPages(client, base, bundle);
-    pages += searched.pages;
-    resources.push(...searched.resources);
+    throw errorForStatus(result.status >= 400 ? result.status : 502, { serverOutcome: result.outcome });
   }
-
-  const deduped = dedupe(resources);
-  deduped.push(...(await readMissingFocus(client, deduped)));
-  logger.debug({ patientId: id, mode, resources: deduped.length, pages }, 'Patient context read');
-  return deduped;
+  if (!request.patientRead && result.resource.resourceType !== 'Bundle') throw errorForStatus(502);
+  return result.resource;
 }
 
 interface Result {
@@ -185,7 +254,7 @@ async function collectPages(
   client: MedplumClient,
   base: string,
   first: Bundle,
-): Promise<{ resources: Resource[]; pages: number }> {
+): Promise<{ resources: Resource[]; pages: number; complete: boolean }> {
   const resources: Resource[] = [];
   const seen = new Set<string>();
   let bundle: Bundle | undefined = first;
@@ -200,13 +269,13 @@ async function collectPages(
     if (!next || seen.has(next)) break;
     if (pages >= MAX_PAGES_PER_SEARCH) {
       logger.warn({ pages }, 'Search paging stopped at the page limit');
-      break;
+      return { resources, pages, complete: false };
     }
     seen.add(next);
     pages++;
     bundle = await client.get<Bundle>(next);
   }
-  return { resources, pages };
+  return { resources, pages, complete: true };
 }
 
 function versionOf(resource: Resource): number {

@@ -1,12 +1,14 @@
 /**
- * Writes one patient's rendered results by the server's write plan (write-plan.ts): reads what the adapter wrote
- * before and where it stands now (written-resources.ts), decides what to create, update, retract and leave alone
- * (reconcile-writes.ts), sends it (write-results.ts: one transaction, or one request at a time), and records what
- * was written in the ledger. A write the plan allowed but the server refused makes the server's CapabilityStatement
- * be read again before the retry (the server changed under the plan).
+ * Writes one patient's rendered results by the server's write plan (write-plan.ts): takes what the adapter wrote
+ * before and where it stands now as the worker's context read found it (read-context-and-earlier.ts), or reads it
+ * when not given (written-resources.ts: a backfill's exported context, a context read that could not find it all),
+ * decides what to create, update, retract and leave alone (reconcile-writes.ts), sends it (write-results.ts: one
+ * transaction, or one request at a time), and records what was written in the ledger. A write the plan allowed but
+ * the server refused makes the server's CapabilityStatement be read again before the retry (the server changed under
+ * the plan).
  */
 import type { MedplumClient } from '@medplum/core';
-import type { Bundle } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { type Capabilities, forgetCapabilities } from './capabilities.ts';
 import { FhirRequestError } from './http-error.ts';
 import { reconcileWrites, type Skip } from './reconcile-writes.ts';
@@ -31,6 +33,8 @@ const REFUSED = new Set([403, 404, 405, 501]);
  * @param rendered - The rendered transaction Bundle (to-transaction.ts).
  * @param caps - The server's capabilities.
  * @param ledger - What the adapter wrote before (deletions by others show against it); none = nothing known.
+ * @param earlier - The adapter's earlier results as read with the context (readContextAndEarlierResults); undefined:
+ *   read here (readWrittenResources).
  * @returns What was written, left as it was, retracted and not written.
  * @throws FhirRequestError (see isRetryable).
  */
@@ -40,9 +44,10 @@ export async function writePatientResults(
   rendered: Bundle,
   caps: Capabilities,
   ledger?: WriteLedger,
+  earlier?: readonly Resource[],
 ): Promise<PatientWriteResult> {
   const plan = planWrites(caps);
-  const existing = await readWrittenResources(client, patientId, plan, caps.batch);
+  const existing = earlier ?? (await readWrittenResources(client, patientId, plan, caps.batch));
   const wroteBefore = ledger ? await ledger.wrote(patientId) : new Set<string>();
   const decided = reconcileWrites(rendered.entry ?? [], existing, plan, wroteBefore);
   let sent: WriteResult = { written: 0, unchanged: 0 };

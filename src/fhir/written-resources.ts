@@ -2,7 +2,9 @@
  * What the adapter wrote for a patient and where it stands now: the patient's resources of every type the adapter
  * writes, searched by patient (one batch where the server has batch), kept when they carry the adapter's identifier;
  * and the ledger of what the adapter wrote before (a resource gone from the server since was deleted by someone, and
- * is not written again). https://hl7.org/fhir/R4/search.html
+ * is not written again). The worker makes these searches inside its context read (read-context-and-earlier.ts);
+ * readWrittenResources makes them on their own where that read did not (a backfill's exported context, or a search
+ * of the context read that failed). https://hl7.org/fhir/R4/search.html
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Bundle, Resource, ResourceType } from '@medplum/fhirtypes';
@@ -11,7 +13,7 @@ import { getInBatch } from './get-batch.ts';
 import { errorForStatus, FhirRequestError } from './http-error.ts';
 import { adapterKey } from './ownership.ts';
 import { noCache, searchAll } from './search-pages.ts';
-import { WRITTEN_TYPES, type WritePlan } from './write-plan.ts';
+import { WRITTEN_TYPES, type WritePlan, type WrittenType } from './write-plan.ts';
 
 /** A durable key/value store (the service's state store); JSON values. */
 export interface KeyValueStore {
@@ -61,6 +63,25 @@ export function memoryLedger(): WriteLedger {
 /** Batch answers meaning "no batch here" (read-patient-context.ts falls back on the same). */
 const NO_BATCH = new Set([400, 403, 404, 405, 415, 422, 501]);
 
+/** One search for the adapter's earlier results: a written type the plan can search by patient, and the parameter. */
+export interface WrittenSearch {
+  type: WrittenType;
+  param: 'subject' | 'patient';
+}
+
+/**
+ * The searches that find the adapter's earlier results: every written type the plan can search by patient, except
+ * Provenance (never updated nor retracted).
+ * @param plan - The write plan.
+ * @returns The searches, in WRITTEN_TYPES order.
+ */
+export function writtenSearches(plan: WritePlan): WrittenSearch[] {
+  return WRITTEN_TYPES.flatMap((type) => {
+    const param = plan.types[type].patientSearch;
+    return param && type !== 'Provenance' ? [{ type, param }] : [];
+  });
+}
+
 /**
  * The adapter's resources for a patient, as the server holds them now: one batch of searches where the server has
  * batch (one round trip), else the searches side by side.
@@ -76,10 +97,7 @@ export async function readWrittenResources(
   plan: WritePlan,
   batch = false,
 ): Promise<Resource[]> {
-  const searches = WRITTEN_TYPES.flatMap((type) => {
-    const param = plan.types[type].patientSearch;
-    return param && type !== 'Provenance' ? [{ type, param }] : [];
-  });
+  const searches = writtenSearches(plan);
   const urls = searches.map(
     ({ type, param }) => `${type}?${param}=${encodeURIComponent(`Patient/${patientId}`)}&_count=1000`,
   );

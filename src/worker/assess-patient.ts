@@ -1,12 +1,16 @@
 /**
- * The worker's main job: one read of the patient's context, the pure pipeline, then the write by the server's write
- * plan (architecture.md, "The flow"; src/fhir/write-patient-results.ts): what the adapter wrote before is read back,
- * changed only where it is still as the adapter left it, and outputs of timepoints that no longer exist retracted.
+ * The worker's main job in two round trips (issue #13): one batch read of the patient's context that also carries
+ * the write plan's searches for what the adapter wrote before (src/fhir/read-context-and-earlier.ts), the pure
+ * pipeline, then the write by the server's write plan (architecture.md, "The flow"; src/fhir/write-patient-results.ts):
+ * what the adapter wrote before is changed only where it is still as the adapter left it, and outputs of timepoints
+ * that no longer exist retracted. Nothing changed: no write, one round trip. A context given (a backfill's export)
+ * or a read that could not find all earlier results: the write reads them itself (one more round trip).
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Capabilities } from '../fhir/capabilities.ts';
-import { isPatientNotFound, readPatientContext } from '../fhir/read-patient-context.ts';
+import { type ContextAndEarlier, readContextAndEarlierResults } from '../fhir/read-context-and-earlier.ts';
+import { isPatientNotFound } from '../fhir/read-patient-context.ts';
 import { writePatientResults } from '../fhir/write-patient-results.ts';
 import { planWrites } from '../fhir/write-plan.ts';
 import type { WriteLedger } from '../fhir/written-resources.ts';
@@ -41,7 +45,8 @@ export interface AssessOutcome {
  * @param deps - The FHIR client, capabilities, metrics, logger.
  * @param patientId - The Patient id.
  * @param context - The patient's context when already read (a backfill's Bulk Data export holds it, the same types
- *   as readPatientContext reads); undefined reads it from the server.
+ *   as readPatientContext reads; the write then reads the adapter's earlier results itself); undefined reads it, with
+ *   the earlier results, from the server.
  * @returns What was written; undefined when the patient does not exist.
  */
 export async function assessPatientJob(
@@ -50,9 +55,9 @@ export async function assessPatientJob(
   context?: Resource[],
 ): Promise<AssessOutcome | undefined> {
   const caps = await deps.capabilities();
-  let resources: Awaited<ReturnType<typeof readPatientContext>>;
+  let read: ContextAndEarlier;
   try {
-    resources = context ?? (await readPatientContext(deps.client, patientId, caps));
+    read = context ? { context } : await readContextAndEarlierResults(deps.client, patientId, caps);
   } catch (err) {
     if (isPatientNotFound(err)) {
       deps.logger.info({ patientId }, 'patient not found; nothing to assess');
@@ -60,6 +65,7 @@ export async function assessPatientJob(
     }
     throw err;
   }
+  const resources = read.context;
   const survivor = survivorOf(resources[0]);
   if (survivor) {
     const retired = await retireMergedFlags(deps.client, resources, caps);
@@ -76,7 +82,7 @@ export async function assessPatientJob(
   const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;
   // Written even with nothing rendered: outputs of timepoints that no longer exist are retracted.
   const stopWrite = deps.metrics.writeSeconds.startTimer();
-  const written = await writePatientResults(deps.client, id, result.transaction, caps, deps.ledger);
+  const written = await writePatientResults(deps.client, id, result.transaction, caps, deps.ledger, read.earlier);
   stopWrite();
   for (const s of written.skipped) deps.metrics.outputsNotWritten.inc({ type: s.type, reason: s.reason });
   const outcome: AssessOutcome = {

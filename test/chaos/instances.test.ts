@@ -1,8 +1,9 @@
 /**
  * Several real adapter processes on one PostgreSQL database behind the same notifications: each notification goes to
  * a random instance, some to all of them. Every instance reaches the FHIR server through a proxy of its own that
- * records each patient's context read, read of earlier results and result write, so the test sees from the server's
- * side which instance assessed whom and when. Every patient must end exactly as `assess` gives, written in one write
+ * records each patient's context read (which carries the searches for the adapter's earlier results), any separate
+ * read of the earlier results and each result write, so the test sees from the server's side which instance assessed
+ * whom and when. Every patient must end exactly as `assess` gives, written in one write
  * (later assessments find nothing to change), and no two assessments of one patient may overlap in time, whichever
  * instances ran them.
  *

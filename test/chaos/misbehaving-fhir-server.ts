@@ -106,8 +106,9 @@ const TRANSIENT_OUTCOME = JSON.stringify({
 });
 
 /**
- * What a request is: the adapter's context read, read-back of its earlier results or result write (patientRequest),
- * metadata, a search, or other.
+ * What a request is: the adapter's context read (in the worker it carries the searches for its earlier results), a
+ * separate read-back of its earlier results (where the context read could not give them all) or result write
+ * (patientRequest), metadata, a search, or other.
  */
 function classify(
   method: string,

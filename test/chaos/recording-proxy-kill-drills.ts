@@ -1,11 +1,13 @@
 /**
  * Sees the assessments from the FHIR server's side: a reverse proxy in front of the sandbox (one per adapter
- * instance, or one whose label follows the adapter's restarts) records, per patient, each batch context read, each
- * read-back of the adapter's earlier results and each transaction write with the time (patientRequest classifies
- * them), and makes assessment intervals of them: context read -> earlier results answered (nothing changed: no
- * write) or -> write answered. An instance killed before its earlier results were answered ends its interval at the
- * moment it died; a write it had already sent ends it when the server answers. Two intervals of one patient that
- * overlap are two assessments at the same moment; requests out of that order within one instance are anomalies.
+ * instance, or one whose label follows the adapter's restarts) records, per patient, each batch context read (which
+ * carries the searches for the adapter's earlier results too), each separate read-back of the earlier results (only
+ * where the context read could not give them all, or a backfill) and each transaction write with the time
+ * (patientRequest classifies them), and makes assessment intervals of them: context read -> context read answered
+ * (nothing changed: no write) or -> write answered, a separate earlier-results read moving the end as a write does.
+ * An instance killed before its reads were answered ends its interval at the moment it died; a write it had already
+ * sent ends it when the server answers. Two intervals of one patient that overlap are two assessments at the same
+ * moment; requests out of that order within one instance are anomalies.
  */
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,19 +19,22 @@ export interface AssessmentInterval {
   start: number;
   end: number;
   /**
-   * `write`: its transaction was answered; `unchanged`: its earlier results were answered and no write followed
-   * (nothing changed); `killed`: the instance died before its earlier results were answered.
+   * `write`: its transaction was answered; `unchanged`: its reads were answered and no write followed (nothing
+   * changed); `killed`: the instance died before its reads were answered.
    */
   ended: 'write' | 'unchanged' | 'killed';
 }
 
-/** Where one instance's assessment of a patient stands: reading its context, or its earlier results, or after. */
+/**
+ * Where one instance's assessment of a patient stands: reading its context (with the earlier results), its context
+ * read answered, or reading its earlier results apart after that.
+ */
 interface OpenAssessment {
   instance: string;
   patientId: string;
   start: number;
-  phase: 'context' | 'earlier' | 'reconciled';
-  /** Its interval once the earlier results were answered (a write that follows moves its end). */
+  phase: 'context' | 'answered' | 'earlier';
+  /** Its interval once the context read was answered (an earlier-results read or a write after it moves the end). */
   interval?: AssessmentInterval;
 }
 
@@ -141,7 +146,7 @@ export class AssessmentRecorder {
     if (about?.kind === 'read') {
       const before = this.open.get(key);
       // A new assessment may follow one that ended without a write; one still reading means two at once.
-      if (before && before.phase !== 'reconciled') {
+      if (before && before.phase !== 'answered') {
         this.anomalies.push(`${instance} read ${about.patientId} again before its earlier assessment ended`);
       }
       const start = performance.now();
@@ -149,13 +154,16 @@ export class AssessmentRecorder {
       this.reads.push({ instance, patientId: about.patientId, at: start });
       if (options.readDelayMs) await new Promise((r) => setTimeout(r, options.readDelayMs));
     } else if (about?.kind === 'earlier') {
+      // Only after the context read was answered, before a write: its earlier results read apart.
       const opened = this.open.get(key);
-      if (opened?.phase !== 'context') {
+      if (opened?.phase !== 'answered' || this.writing.has(key)) {
         this.anomalies.push(`${instance} read ${about.patientId}'s earlier results outside an assessment`);
       } else opened.phase = 'earlier';
     } else if (about?.kind === 'write') {
-      if (this.open.get(key)?.phase !== 'reconciled') {
-        this.anomalies.push(`${instance} wrote ${about.patientId} before reading its context and earlier results`);
+      if (this.open.get(key)?.phase !== 'answered') {
+        this.anomalies.push(
+          `${instance} wrote ${about.patientId} before its context and earlier results were answered`,
+        );
       }
       this.writing.add(key);
     }
@@ -166,9 +174,9 @@ export class AssessmentRecorder {
     });
     const body = (await response.text()).replaceAll(upstreamOrigin, proxyOrigin);
     const opened = about ? this.open.get(key) : undefined;
-    if (about?.kind === 'earlier' && opened?.phase === 'earlier') {
-      // The assessment may end here (nothing changed); a write that follows moves the end.
-      opened.phase = 'reconciled';
+    if (about?.kind === 'read' && opened?.phase === 'context') {
+      // The assessment may end here (nothing changed); an earlier-results read or a write that follows moves the end.
+      opened.phase = 'answered';
       opened.interval = {
         instance,
         patientId: about.patientId,
@@ -177,6 +185,9 @@ export class AssessmentRecorder {
         ended: 'unchanged',
       };
       this.intervals.push(opened.interval);
+    } else if (about?.kind === 'earlier' && opened?.phase === 'earlier' && opened.interval) {
+      opened.phase = 'answered';
+      opened.interval.end = performance.now();
     } else if (about?.kind === 'write') {
       this.writing.delete(key);
       if (opened?.interval) {
@@ -193,8 +204,8 @@ export class AssessmentRecorder {
   }
 
   /**
-   * The instance died at `at`: its assessments still reading (context or earlier results) end there. Returns the
-   * patients it was assessing: their jobs are orphaned in the queue. (One past its earlier results may have been
+   * The instance died at `at`: its assessments still reading (context, or earlier results apart) end there. Returns
+   * the patients it was assessing: their jobs are orphaned in the queue. (One past its context read may have been
    * about to write; its interval already ends where that read was answered, and a write it sent ends it later.)
    */
   killed(instance: string, at: number): string[] {
@@ -202,21 +213,23 @@ export class AssessmentRecorder {
     for (const [key, opened] of this.open) {
       if (opened.instance !== instance || this.writing.has(key)) continue;
       this.open.delete(key);
-      if (opened.phase === 'reconciled') continue;
-      this.intervals.push({ instance, patientId: opened.patientId, start: opened.start, end: at, ended: 'killed' });
+      if (opened.phase === 'answered') continue;
+      if (opened.interval) Object.assign(opened.interval, { end: at, ended: 'killed' });
+      else
+        this.intervals.push({ instance, patientId: opened.patientId, start: opened.start, end: at, ended: 'killed' });
       orphaned.push(opened.patientId);
     }
     return orphaned;
   }
 
-  /** This instance's assessments still reading (context or earlier results), or with a write under way. */
+  /** This instance's assessments still reading (context, or earlier results apart), or with a write under way. */
   openReads(
     instance?: string,
   ): { instance: string; patientId: string; start: number; phase: OpenAssessment['phase'] }[] {
     return [...this.open.entries()]
       .filter(
         ([key, o]) =>
-          (o.phase !== 'reconciled' || this.writing.has(key)) && (instance === undefined || o.instance === instance),
+          (o.phase !== 'answered' || this.writing.has(key)) && (instance === undefined || o.instance === instance),
       )
       .map(([, o]) => ({ instance: o.instance, patientId: o.patientId, start: o.start, phase: o.phase }));
   }

@@ -1,7 +1,8 @@
 /**
  * The kill drills' recorder (recording-proxy-kill-drills.ts) can fail: driven with hand-made request sequences over
  * real sockets (an upstream that answers every request with an empty Bundle), it makes an assessment of context read
- * -> earlier results -> write or of context read -> earlier results alone, and it reports two assessments of one
+ * -> write or of a context read alone (it carries the earlier results' searches), or of context read -> earlier
+ * results read apart -> write (a context read that could not give them all), and it reports two assessments of one
  * patient at once (in one instance: anomalies; across instances: overlaps) and requests out of order.
  */
 import { createServer, type Server } from 'node:http';
@@ -51,32 +52,52 @@ const write = (id: string) => ({
 });
 
 describe('the kill drills recorder', () => {
-  it('one assessment with a write, then one without: two intervals, no anomaly, one write', async () => {
+  it('one assessment with a write, then one without, then one reading its earlier results apart: no anomaly', async () => {
     const { recorder, send } = await start();
     const a = await recorder.proxy({ label: 'A' });
-    for (const body of [context('p'), earlier('p'), write('p'), context('p'), earlier('p')])
+    for (const body of [context('p'), write('p'), context('p'), context('r'), earlier('r'), write('r')])
       await send(a.baseUrl, body);
-    expect(recorder.intervals.map((i) => i.ended)).toEqual(['write', 'unchanged']);
+    expect(recorder.intervals.map((i) => i.ended)).toEqual(['write', 'unchanged', 'write']);
     expect(recorder.anomalies).toEqual([]);
     expect(recorder.overlaps()).toEqual([]);
     expect(recorder.openReads()).toEqual([]);
-    expect(recorder.notWrittenOnce(['p'])).toEqual({});
+    expect(recorder.notWrittenOnce(['p', 'r'])).toEqual({});
+  });
+
+  it('a kill: a context read still held ends at the kill and is orphaned, one answered before is not', async () => {
+    const { recorder, send } = await start();
+    const a = await recorder.proxy({ label: 'A', readDelayMs: 300 });
+    await send(a.baseUrl, context('r'));
+    const reading = send(a.baseUrl, context('p'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(recorder.openReads('A').map((o) => [o.patientId, o.phase])).toEqual([['p', 'context']]);
+    const at = performance.now();
+    expect(recorder.killed('A', at)).toEqual(['p']);
+    await reading;
+    expect(recorder.intervals.map((i) => [i.patientId, i.ended])).toEqual([
+      ['r', 'unchanged'],
+      ['p', 'killed'],
+    ]);
+    expect(recorder.intervals[1]?.end).toBe(at);
   });
 
   it('reports a second read mid-assessment, a write out of order, an overlap across instances, a double write', async () => {
     const { recorder, send } = await start();
-    const [a, b] = [await recorder.proxy({ label: 'A' }), await recorder.proxy({ label: 'B' })];
-    await send(a.baseUrl, context('p'));
-    await send(a.baseUrl, context('p'));
+    const held = { readDelayMs: 100 };
+    const [a, b] = [await recorder.proxy({ label: 'A', ...held }), await recorder.proxy({ label: 'B', ...held })];
+    // A reads p again while its first read is still held.
+    await Promise.all([send(a.baseUrl, context('p')), send(a.baseUrl, context('p'))]);
     await send(a.baseUrl, write('q'));
+    await send(a.baseUrl, earlier('q'));
+    // A and B assess s at the same moment.
+    await Promise.all([send(a.baseUrl, context('s')), send(b.baseUrl, context('s'))]);
     await send(b.baseUrl, context('p'));
-    await send(b.baseUrl, earlier('p'));
-    await send(a.baseUrl, earlier('p'));
     await send(b.baseUrl, write('p'));
     await send(b.baseUrl, write('p'));
     expect(recorder.anomalies).toEqual([
       'A read p again before its earlier assessment ended',
-      'A wrote q before reading its context and earlier results',
+      'A wrote q before its context and earlier results were answered',
+      "A read q's earlier results outside an assessment",
     ]);
     expect(recorder.overlaps()).toHaveLength(1);
     expect(recorder.notWrittenOnce(['p', 'q'])).toEqual({ p: 2 });

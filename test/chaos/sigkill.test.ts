@@ -52,6 +52,8 @@ const NOTIFICATIONS_PER_PATIENT = 5;
 const SPACING_MS = 40;
 /** Each restart costs seconds of start-up, and the orphans' wait only begins after the last one. */
 const KILLS = 3;
+/** How long the proxy holds each context read before passing it on (a window for the kill to land in). */
+const READ_HOLD_MS = 200;
 
 describe.concurrent('SIGKILL drills: killed mid-burst, restarted on the same database', () => {
   it.for(['postgres', 'pglite'] as const)(
@@ -82,9 +84,11 @@ describe.concurrent('SIGKILL drills: killed mid-burst, restarted on the same dat
         const recorder = new AssessmentRecorder(fhir.baseUrl);
         cleanups.push(() => recorder.close());
         // One proxy; what arrives is labelled with the adapter's generation (run1, run2...), so a killed process's
-        // assessments are told apart from its successor's.
+        // assessments are told apart from its successor's. Each context read is held READ_HOLD_MS: the kill lands
+        // inside a hold (below), as the assessment's other requests leave the server nothing to see it by (since the
+        // one read, the pipeline's time after the read is answered is no longer followed by an earlier-results read).
         let generation = () => 'run0';
-        const proxy = await recorder.proxy({ label: () => generation(), readDelayMs: 30 });
+        const proxy = await recorder.proxy({ label: () => generation(), readDelayMs: READ_HOLD_MS });
         const adapter = await adapterProcess({ fhirBaseUrl: proxy.baseUrl, database, label: `${kind}-adapter` });
         generation = () => `run${adapter.starts}`;
         cleanups.push(() => adapter.stop());
@@ -106,9 +110,14 @@ describe.concurrent('SIGKILL drills: killed mid-burst, restarted on the same dat
         const killing = (async () => {
           for (const [k, uptime] of uptimes.entries()) {
             await new Promise((r) => setTimeout(r, uptime));
-            // Prefer a moment with an assessment under way (up to 3 s more), so jobs are orphaned in flight.
+            // Prefer a moment with an assessment under way (up to 3 s more), so jobs are orphaned in flight: a context
+            // read begun less than a quarter of the hold ago, still held when the signal lands.
             const until = performance.now() + 3_000;
-            while (recorder.openReads(generation()).length === 0 && performance.now() < until) {
+            const justRead = () =>
+              recorder
+                .openReads(generation())
+                .some((o) => o.phase === 'context' && performance.now() - o.start < READ_HOLD_MS / 4);
+            while (!justRead() && performance.now() < until) {
               await new Promise((r) => setTimeout(r, 10));
             }
             const label = generation();

@@ -268,9 +268,11 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 /**
  * What one of the adapter's FHIR requests is about: a patient's context read (`read`: the batch whose first entry
- * reads the Patient), the read-back of the adapter's earlier results (`earlier`: the batch of searches by subject or
- * patient, src/fhir/written-resources.ts) or its result write (`write`: the transaction; the patient from the
- * entries' subject). Undefined for the rest.
+ * reads the Patient; in the worker it carries the searches for the adapter's earlier results too,
+ * src/fhir/read-context-and-earlier.ts), a separate read-back of the adapter's earlier results (`earlier`: the batch
+ * of searches by subject or patient, src/fhir/written-resources.ts; only where the context read could not give them
+ * all, or in a backfill) or its result write (`write`: the transaction; the patient from the entries' subject).
+ * Undefined for the rest.
  */
 export function patientRequest(
   url: string,

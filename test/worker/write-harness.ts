@@ -1,7 +1,8 @@
 /**
  * The worker's assess-and-write job against a sandbox that imitates a server (SANDBOX_PROFILE), over loopback HTTP:
  * the case loaded as a hospital's systems would (POST /sandbox/load), the job run as the service runs it, every
- * request the adapter makes recorded, writes made to fail after a count (a write interrupted half-way).
+ * request the adapter makes recorded, writes made to fail after a count (a write interrupted half-way), answers
+ * changed on their way back (a search inside a batch made to fail).
  */
 import type { Bundle, CapabilityStatement, Flag, Observation, Resource } from '@medplum/fhirtypes';
 import { pino } from 'pino';
@@ -36,10 +37,18 @@ export interface WriteBench {
    * `answerLost`, the n-th reaches the server and only its answer is lost (the server wrote it).
    */
   failWritesFrom(n: number | undefined, options?: { answerLost?: boolean }): void;
-  /** Runs the assess-patient job once. */
-  assess(patientId: string): Promise<AssessOutcome | undefined>;
+  /** From now on each answer passes through `change` (undefined: answers as the server gave them). */
+  changeAnswers(change: AnswerChange | undefined): void;
+  /** Runs the assess-patient job once (with a context already read: as a backfill from an export runs it). */
+  assess(patientId: string, context?: Resource[]): Promise<AssessOutcome | undefined>;
   close(): Promise<void>;
 }
+
+/** Gives the answer the adapter gets for a request: the server's (`forward()`), or another. */
+export type AnswerChange = (
+  request: { method: string; url: string; body: unknown },
+  forward: () => Promise<Response>,
+) => Promise<Response>;
 
 /** A request that writes: PUT, DELETE, or a POST other than a search or a batch of reads. */
 const isWrite = (method: string, url: string, body: unknown) =>
@@ -53,6 +62,7 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
   let failFrom: number | undefined;
   let answerLost = false;
   let writes = 0;
+  let change: AnswerChange | undefined;
   const fetchFn = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
     const method = (init?.method ?? 'GET').toUpperCase();
@@ -65,7 +75,7 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
         throw new TypeError('fetch failed (write interrupted)');
       }
     }
-    return fetch(input, init);
+    return change ? change({ method, url, body: init?.body }, () => fetch(input, init)) : fetch(input, init);
   };
   const client = createFhirClient(
     { port: 0, fhir: { baseUrl: server.baseUrl, timeoutMs: 10_000, auth: { mode: 'none' } } },
@@ -91,7 +101,10 @@ export async function startWriteBench(profile: SandboxProfileName): Promise<Writ
       failFrom = n;
       answerLost = options?.answerLost ?? false;
     },
-    assess: (patientId) => assessPatientJob(deps, patientId),
+    changeAnswers(next) {
+      change = next;
+    },
+    assess: (patientId, context) => assessPatientJob(deps, patientId, context),
     close: () => server.close(),
   };
 }
