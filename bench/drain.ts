@@ -166,16 +166,6 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
     const warm = casesFor(WARMUP, `dw${processes}${database}x`);
     const bare = casesFor(PATIENTS, `db${processes}${database}x`);
     const queued = casesFor(PATIENTS, `dq${processes}${database}x`);
-    say(`${label}: loading ${WARMUP + 2 * PATIENTS} patients into the sandbox`);
-    await inLanes([...warm, ...bare, ...queued], 4, (c) => post(server.baseUrl, c.body));
-
-    say(`${label}: bare round trips, ${CONCURRENCY * processes} lanes`);
-    const bareThroughput = await bareRate(
-      server.baseUrl,
-      bare.map((c) => c.patientId),
-      CONCURRENCY * processes,
-    );
-
     const env: Record<string, string> = {
       FHIR_BASE_URL: server.baseUrl,
       WEBHOOK_SECRET,
@@ -189,11 +179,23 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
       ...(database === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
       ...EXTRA_ENV,
     };
+    // Started before the patients are loaded: a second process's start-up catch-up (change detection from the
+    // checkpoint the first stored, a week back) then finds nothing, where it would queue every loaded patient.
     say(`${label}: starting the adapter`);
     for (let i = 0; i < processes; i++) adapters.push(await startAdapter(env));
     onAbort(() => {
       for (const a of adapters) a.child.kill();
     });
+    say(`${label}: loading ${WARMUP + 2 * PATIENTS} patients into the sandbox`);
+    await inLanes([...warm, ...bare, ...queued], 4, (c) => post(server.baseUrl, c.body));
+
+    say(`${label}: bare round trips, ${CONCURRENCY * processes} lanes`);
+    const bareThroughput = await bareRate(
+      server.baseUrl,
+      bare.map((c) => c.patientId),
+      CONCURRENCY * processes,
+    );
+
     const first = adapters[0] as Adapter;
     await first.ask({ type: 'enqueue', patientIds: warm.map((c) => c.patientId) }, 'enqueued');
     if (!(await waitForWrites(adapters, warm.length, 120_000))) throw new Error('warm-up did not drain');
