@@ -26,6 +26,22 @@ export interface Reply {
 
 export type Handler = (req: RecordedRequest) => Reply | Promise<Reply>;
 
+/**
+ * A fake server's answer to a batch of GETs (its body, JSON text): each entry answered by `answer` as the same GET
+ * would be, a status >= 400 as the entry's response outcome.
+ */
+export function batchResponse(body: string, answer: (path: string, params: URLSearchParams) => Reply): unknown {
+  const entry = ((JSON.parse(body) as { entry?: { request?: { url?: string } }[] }).entry ?? []).map((e) => {
+    const url = new URL(e.request?.url ?? '', 'http://x/');
+    const reply = answer(url.pathname.slice(1), url.searchParams);
+    const status = reply.status ?? 200;
+    return status >= 400
+      ? { response: { status: String(status), outcome: reply.json } }
+      : { resource: reply.json, response: { status: `${status} OK` } };
+  });
+  return { resourceType: 'Bundle', type: 'batch-response', entry };
+}
+
 export interface Loopback {
   url: string;
   requests: RecordedRequest[];

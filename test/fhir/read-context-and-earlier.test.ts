@@ -4,12 +4,12 @@
  * their pages followed; the earlier results are the adapter's resources of the searched types, the extra searches'
  * resources stay out of the context; a search the earlier results need that failed leaves them undefined.
  */
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IDENTIFIER_SYSTEM } from '../../src/codes.ts';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
 import { readContextAndEarlierResults } from '../../src/fhir/read-context-and-earlier.ts';
-import { type Loopback, type RecordedRequest, type Reply, startLoopback } from './loopback.ts';
+import { batchResponse, type Loopback, type RecordedRequest, type Reply, startLoopback } from './loopback.ts';
 
 const mine = (resourceType: string, id: string): Resource =>
   ({
@@ -56,16 +56,7 @@ function fakeFhir(server: () => Loopback, overrides: Record<string, Reply> = {})
   };
   return (req: RecordedRequest): Reply => {
     if (req.method === 'POST' && req.path === '/fhir') {
-      const bundle = JSON.parse(req.body) as Bundle;
-      const entry: BundleEntry[] = (bundle.entry ?? []).map((e) => {
-        const url = new URL(e.request?.url ?? '', 'http://x/');
-        const reply = answer(url.pathname.slice(1), url.searchParams);
-        const status = reply.status ?? 200;
-        return status >= 400
-          ? { response: { status: String(status), outcome: reply.json as never } }
-          : { resource: reply.json as Resource, response: { status: `${status} OK` } };
-      });
-      return { json: { resourceType: 'Bundle', type: 'batch-response', entry } };
+      return { json: batchResponse(req.body, answer) };
     }
     return answer(req.path.replace(/^\/fhir\//, ''), req.query);
   };

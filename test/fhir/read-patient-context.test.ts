@@ -1,4 +1,4 @@
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, Resource } from '@medplum/fhirtypes';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFhirClient } from '../../src/fhir/client-factory.ts';
 import { FhirRequestError, isRetryable } from '../../src/fhir/http-error.ts';
@@ -8,7 +8,7 @@ import {
   PatientNotFoundError,
   readPatientContext,
 } from '../../src/fhir/read-patient-context.ts';
-import { type Loopback, type RecordedRequest, type Reply, startLoopback } from './loopback.ts';
+import { batchResponse, type Loopback, type RecordedRequest, type Reply, startLoopback } from './loopback.ts';
 
 const patient: Resource = { resourceType: 'Patient', id: 'p1' };
 const obs = (id: string, versionId = '1'): Resource => ({
@@ -72,16 +72,7 @@ function fakeFhir(server: () => Loopback, overrides: Record<string, Reply> = {})
   };
   return (req: RecordedRequest): Reply => {
     if (req.method === 'POST' && req.path === '/fhir') {
-      const bundle = JSON.parse(req.body) as Bundle;
-      const entry: BundleEntry[] = (bundle.entry ?? []).map((e) => {
-        const url = new URL(e.request?.url ?? '', 'http://x/');
-        const reply = answer(url.pathname.slice(1), url.searchParams);
-        const status = reply.status ?? 200;
-        return status >= 400
-          ? { response: { status: String(status), outcome: reply.json as never } }
-          : { resource: reply.json as Resource, response: { status: `${status} OK` } };
-      });
-      return overrides.batch ?? { json: { resourceType: 'Bundle', type: 'batch-response', entry } };
+      return overrides.batch ?? { json: batchResponse(req.body, answer) };
     }
     return answer(req.path.replace(/^\/fhir\//, ''), req.query);
   };
