@@ -98,7 +98,10 @@ export async function startSandboxProcess(): Promise<{ baseUrl: string; stop(): 
   // The sandbox keeps every version in memory: 11,000 patients of 10 scans (bench:backfill) pass V8's default 4 GB.
   const heapMb = process.env.BENCH_SANDBOX_HEAP_MB ?? '12288';
   const script = fileURLToPath(new URL('./sandbox-server.ts', import.meta.url));
-  const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, script], {
+  // BENCH_SANDBOX_CPU_PROF=<dir>: a CPU profile of the sandbox process (written when its stdin closes).
+  const profileDir = process.env.BENCH_SANDBOX_CPU_PROF;
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, ...profile, script], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const stop = (): void => {
@@ -131,6 +134,9 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     FHIR_BASE_URL: server.baseUrl,
     WEBHOOK_SECRET,
     SUBSCRIBE: 'false',
+    // Notifications are posted to the adapter as a server would; without this it would poll `_lastUpdated` every
+    // 60 s, and its first run (a week back) would queue every loaded patient in the middle of the measurement.
+    CHANGE_DETECTION: 'subscriptions',
     POLL_INTERVAL_SECONDS: '0',
     ...(options.database === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
     ...options.env,

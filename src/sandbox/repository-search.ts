@@ -4,7 +4,7 @@
  * the exact matcher, paging, `_include`, and the searchset and history Bundles with their links.
  * https://hl7.org/fhir/R4/search.html https://hl7.org/fhir/R4/http.html#history
  */
-import type { SearchRequest, SortRule, WithId } from '@medplum/core';
+import type { FhirPathAtom, SearchRequest, SortRule, WithId } from '@medplum/core';
 import {
   badRequest,
   DEFAULT_MAX_SEARCH_COUNT,
@@ -16,6 +16,7 @@ import {
   globalSchema,
   matchesSearchRequest,
   OperationOutcomeError,
+  parseFhirPath,
   validateResourceType,
 } from '@medplum/core';
 import { type FhirRepository, getExtraEntries, MemoryRepository } from '@medplum/fhir-router';
@@ -50,6 +51,17 @@ export function checkSearchRequest(searchRequest: SearchRequest): void {
 }
 
 const isChained = (code: string): boolean => code.includes('.') || code.startsWith('_has:');
+
+/** Search parameter expressions parsed once (a handful of distinct ones). */
+const parsedExpressions = new Map<string, FhirPathAtom>();
+function parsedExpression(expression: string): FhirPathAtom {
+  let atom = parsedExpressions.get(expression);
+  if (!atom) {
+    atom = parseFhirPath(expression);
+    parsedExpressions.set(expression, atom);
+  }
+  return atom;
+}
 
 /** The current versions of the store as search sees them. */
 export class SearchMirror {
@@ -92,7 +104,7 @@ export class SearchMirror {
       const resource = currentOf(id) as WithId<T> | undefined;
       if (resource && matchesSearchRequest(resource, request)) matches.push(resource);
     }
-    matches.sort(this.comparator(request.resourceType, request.sortRules));
+    this.sortInPlace(matches, request.resourceType, request.sortRules);
     const offset = request.offset ?? 0;
     const page = matches.slice(offset, offset + (request.count ?? DEFAULT_SEARCH_COUNT));
     const entry: BundleEntry<WithId<T>>[] = page.map((r) => ({ search: { mode: 'match' }, resource: deepClone(r) }));
@@ -102,22 +114,32 @@ export class SearchMirror {
     return { resourceType: 'Bundle', type: 'searchset', total: matches.length, ...(entry.length ? { entry } : {}) };
   }
 
-  private comparator(resourceType: string, sortRules: SortRule[] | undefined): (a: Resource, b: Resource) => number {
+  /**
+   * Sorts by the `_sort` rules, then by write order. Each resource's sort keys are evaluated once (a comparator that
+   * evaluated FHIRPath per comparison made a large `_sort=_lastUpdated` page, a poll catching up, cost seconds).
+   */
+  private sortInPlace(matches: Resource[], resourceType: string, sortRules: SortRule[] | undefined): void {
     const params = globalSchema.types[resourceType]?.searchParams ?? {};
     const rules = (sortRules ?? []).flatMap((rule) => {
       const expression = params[rule.code]?.expression;
-      return expression ? [{ expression, sign: rule.descending ? -1 : 1 }] : [];
+      return expression ? [{ atom: parsedExpression(expression), sign: rule.descending ? -1 : 1 }] : [];
     });
     const seq = (r: Resource): number => this.writeOrder.get(`${r.resourceType}/${r.id}`) ?? 0;
-    return (a, b) => {
-      for (const { expression, sign } of rules) {
-        const order = JSON.stringify(evalFhirPath(expression, a)).localeCompare(
-          JSON.stringify(evalFhirPath(expression, b)),
-        );
+    const keyed = matches.map((resource) => ({
+      resource,
+      keys: rules.map(({ atom }) => JSON.stringify(evalFhirPath(atom, resource))),
+      seq: seq(resource),
+    }));
+    keyed.sort((a, b) => {
+      for (const [i, { sign }] of rules.entries()) {
+        const order = (a.keys[i] as string).localeCompare(b.keys[i] as string);
         if (order !== 0) return order * sign;
       }
-      return seq(a) - seq(b);
-    };
+      return a.seq - b.seq;
+    });
+    keyed.forEach((k, i) => {
+      matches[i] = k.resource;
+    });
   }
 }
 

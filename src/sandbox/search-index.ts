@@ -79,20 +79,27 @@ function lookupKeys(resourceType: string, filter: Filter): string[] | undefined 
     // when the parameter has one target type, and nothing otherwise.
     return values.map((v) => (v.includes('/') ? `r:${v}` : `rid:${v}`));
   }
-  if (param.type === 'token' && filter.code === 'identifier') {
-    const keys: string[] = [];
-    for (const v of values) {
-      if (!v.includes('|')) {
-        keys.push(`iv:${v.toLowerCase()}`);
-        continue;
-      }
-      const [system = '', value = ''] = v.split('|').map((s) => s.toLowerCase());
-      if (!value) return undefined; // "system|" matches any value of the system
-      keys.push(system ? `i:${system}|${value}` : `iv:${value}`);
-    }
-    return keys;
-  }
+  if (param.type === 'token' && filter.code === 'identifier') return tokenKeys('i', values);
+  if (filter.code === '_tag') return tokenKeys('t', values);
   return undefined;
+}
+
+/**
+ * Keys of token values (`system|value`, `|value`, `value`), lower-cased like the indexed ones (a superset whether or
+ * not the matcher ignores case); undefined for `system|` (any value of a system), which cannot narrow.
+ */
+function tokenKeys(prefix: 'i' | 't', values: readonly string[]): string[] | undefined {
+  const keys: string[] = [];
+  for (const v of values) {
+    if (!v.includes('|')) {
+      keys.push(`${prefix}v:${v.toLowerCase()}`);
+      continue;
+    }
+    const [system = '', value = ''] = v.split('|').map((part) => part.toLowerCase());
+    if (!value) return undefined;
+    keys.push(system ? `${prefix}:${system}|${value}` : `${prefix}v:${value}`);
+  }
+  return keys;
 }
 
 /** Every key a resource can be found under: reference-like strings, identifiers, inline resources. */
@@ -127,5 +134,12 @@ function indexKeys(resource: Resource): Set<string> {
     for (const [key, child] of Object.entries(obj)) visit(child, key);
   };
   visit(resource, undefined);
+  // `_tag` (Resource.meta.tag): the adapter's Provenance is created on a `_tag` condition, once per write.
+  for (const tag of resource.meta?.tag ?? []) {
+    const code = tag.code?.toLowerCase();
+    if (!code) continue;
+    keys.add(`t:${tag.system?.toLowerCase() ?? ''}|${code}`);
+    keys.add(`tv:${code}`);
+  }
   return keys;
 }

@@ -161,6 +161,33 @@ describe('indexed search stays exact', () => {
     expect((await h.fhir('GET', 'Patient?identifier=IDX-A')).body.total).toBe(0);
   });
 
+  it('finds by _tag through the index, as exactly as a scan', async () => {
+    const tagged = (code: string) => ({
+      resourceType: 'Provenance',
+      meta: { tag: [{ system: 'http://example.org/Digest', code }] },
+      target: [{ reference: `Patient/${patientId}` }],
+      recorded: '2026-02-01T09:00:00Z',
+      agent: [{ who: { display: 'search test' } }],
+    });
+    const first = (await h.fhir('POST', 'Provenance', tagged('Tag-One'))).body;
+    await h.fhir('POST', 'Provenance', tagged('tag-two'));
+    const total = async (query: string) => (await h.fhir('GET', `Provenance?${query}`)).body.total;
+    expect(await total('_tag=http://example.org/Digest|Tag-One')).toBe(1);
+    expect(await total('_tag=Tag-One')).toBe(1);
+    expect(await total('_tag=Tag-One,tag-two')).toBe(2);
+    expect(await total('_tag=http://other|Tag-One')).toBe(0);
+    // `system|` names every code of a system: not narrowed, still answered
+    expect(await total('_tag=http://example.org/Digest|')).toBe(2);
+
+    await h.fhir('PUT', `Provenance/${first.id}`, { ...tagged('tag-three'), id: first.id });
+    expect(await total('_tag=Tag-One')).toBe(0);
+    expect(await total('_tag=tag-three')).toBe(1);
+    // a conditional create on `_tag` finds the one that is there and creates nothing
+    const again = await h.fhir('POST', 'Provenance', tagged('tag-two'), { 'If-None-Exist': '_tag=tag-two' });
+    expect(again.status).toBe(200);
+    expect(await total('_tag=tag-two')).toBe(1);
+  });
+
   it('sorts by several keys and descending', async () => {
     const res = await h.fhir('GET', `Observation?subject=Patient/${patientId}&_sort=-_lastUpdated&_count=100`);
     const stamps = res.body.entry.map((e: Json) => e.resource.meta.lastUpdated);
