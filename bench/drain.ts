@@ -67,6 +67,11 @@ export interface DrainRow {
   inFlightMax: number;
   cpuPercentPerProcess: number;
   throttled: number;
+  /** CPU per assessment: the adapter processes (their whole work: queue, pipeline, database client or PGlite). */
+  adapterCpuMsEach: number;
+  /** CPU per assessment of the sandbox FHIR server, while the adapter drained and while the bare lanes ran (Linux). */
+  sandboxCpuMsEach?: number;
+  bareSandboxCpuMsEach?: number;
   requests: DrainReport['requests'][];
 }
 
@@ -103,7 +108,12 @@ async function inLanes<T>(items: readonly T[], lanes: number, work: (item: T) =>
  * The bare round trips: precomputed results, then per patient the adapter's own batch read (context and its earlier
  * results) and the transaction write, `lanes` at a time.
  */
-async function bareRate(fhirBase: string, patientIds: readonly string[], lanes: number): Promise<number> {
+async function bareRate(
+  fhirBase: string,
+  patientIds: readonly string[],
+  lanes: number,
+  sandboxCpuMs: () => number | undefined,
+): Promise<{ rate: number; sandboxCpuMsEach?: number }> {
   const config = loadConfig({ FHIR_BASE_URL: fhirBase, WEBHOOK_SECRET, LOG_LEVEL: 'silent' });
   const client = createFhirClient(config, { baseUrl: fhirBase, fetch: realFetch });
   const caps = await readCapabilities(client);
@@ -112,11 +122,16 @@ async function bareRate(fhirBase: string, patientIds: readonly string[], lanes: 
     precomputed.set(id, assessResources((await readContextAndEarlierResults(client, id, caps)).context).transaction);
   });
   const t0 = performance.now();
+  const cpu0 = sandboxCpuMs();
   await inLanes(patientIds, lanes, async (id) => {
     await readContextAndEarlierResults(client, id, caps);
     await writeResults(client, precomputed.get(id) as Bundle, caps);
   });
-  return patientIds.length / ((performance.now() - t0) / 1000);
+  const rate = patientIds.length / ((performance.now() - t0) / 1000);
+  const cpu1 = sandboxCpuMs();
+  return cpu0 === undefined || cpu1 === undefined
+    ? { rate }
+    : { rate, sandboxCpuMsEach: (cpu1 - cpu0) / patientIds.length };
 }
 
 interface Adapter {
@@ -167,7 +182,7 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
   const adapters: Adapter[] = [];
   try {
     const warm = casesFor(WARMUP, `dw${processes}${database}x`);
-    const bare = casesFor(PATIENTS, `db${processes}${database}x`);
+    const bareCases = casesFor(PATIENTS, `db${processes}${database}x`);
     const queued = casesFor(PATIENTS, `dq${processes}${database}x`);
     const env: Record<string, string> = {
       FHIR_BASE_URL: server.baseUrl,
@@ -193,18 +208,21 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
       for (const a of adapters) a.child.kill();
     });
     say(`${label}: loading ${WARMUP + 2 * PATIENTS} patients into the sandbox`);
-    await inLanes([...warm, ...bare, ...queued], 4, (c) => post(server.baseUrl, c.body));
+    await inLanes([...warm, ...bareCases, ...queued], 4, (c) => post(server.baseUrl, c.body));
 
     say(`${label}: bare round trips, ${CONCURRENCY * processes} lanes`);
-    const bareThroughput = await bareRate(
+    const bare = await bareRate(
       server.baseUrl,
-      bare.map((c) => c.patientId),
+      bareCases.map((c) => c.patientId),
       CONCURRENCY * processes,
+      server.cpuMs,
     );
+    const bareThroughput = bare.rate;
 
     const first = adapters[0] as Adapter;
     await first.ask({ type: 'enqueue', patientIds: warm.map((c) => c.patientId) }, 'enqueued');
     if (!(await waitForWrites(adapters, warm.length, 120_000))) throw new Error('warm-up did not drain');
+    const sandboxCpuAtEnqueue = server.cpuMs();
     const { at: enqueuedAt } = await first.ask<{ at: number }>(
       { type: 'enqueue', patientIds: queued.map((c) => c.patientId) },
       'enqueued',
@@ -213,6 +231,7 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
     if (!(await waitForWrites(adapters, warm.length + queued.length, Math.max(120_000, PATIENTS * 500)))) {
       throw new Error('the backlog did not drain in time');
     }
+    const sandboxCpuAtEnd = server.cpuMs();
     const reports = await Promise.all(adapters.map((a) => a.ask<DrainReport>({ type: 'report' }, 'report')));
     const last = Math.max(...reports.flatMap((r) => r.writes));
     const drainSeconds = (last - enqueuedAt) / 1000;
@@ -231,6 +250,11 @@ async function runConfig(database: 'pglite' | 'postgres', processes: number): Pr
       inFlightMax: Math.max(...reports.map((r) => r.inFlightMax)),
       cpuPercentPerProcess: (reports.reduce((s, r) => s + r.cpuMs, 0) / processes / (drainSeconds * 1000)) * 100,
       throttled: reports.reduce((s, r) => s + r.throttled, 0),
+      adapterCpuMsEach: reports.reduce((s, r) => s + r.cpuMs, 0) / PATIENTS,
+      ...(sandboxCpuAtEnqueue !== undefined && sandboxCpuAtEnd !== undefined
+        ? { sandboxCpuMsEach: (sandboxCpuAtEnd - sandboxCpuAtEnqueue) / PATIENTS }
+        : {}),
+      ...(bare.sandboxCpuMsEach !== undefined ? { bareSandboxCpuMsEach: bare.sandboxCpuMsEach } : {}),
       requests: reports.map((r) => r.requests),
     };
     say(
@@ -264,6 +288,7 @@ const table = markdownTable(
     'bare / adapter',
     'in flight (mean / max)',
     'CPU per process',
+    'CPU ms per assessment: adapter / sandbox (bare: sandbox)',
     'result',
   ],
   rows.map((r) => [
@@ -274,6 +299,7 @@ const table = markdownTable(
     `${r.ratio.toFixed(2)}x`,
     `${r.inFlightMean.toFixed(1)} / ${r.inFlightMax}`,
     `${r.cpuPercentPerProcess.toFixed(0)}%`,
+    `${r.adapterCpuMsEach.toFixed(1)} / ${r.sandboxCpuMsEach?.toFixed(1) ?? '?'} (${r.bareSandboxCpuMsEach?.toFixed(1) ?? '?'})`,
     r.ratePerProcess >= DRAIN_RATE_AIM && r.ratio <= DRAIN_RATIO_AIM ? 'PASS' : 'MISS',
   ]),
 );

@@ -13,7 +13,7 @@
  * milliseconds (epochNow), so a load generator in another process can be compared with them.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,7 +94,21 @@ export function benchSchema(label: string): string {
 export const WEBHOOK_SECRET = 'irecist-benchmark-webhook-secret-0123456789';
 
 /** Starts bench/sandbox-server.ts (heap BENCH_SANDBOX_HEAP_MB, 12,288 MB); resolves to its FHIR base URL and a way to stop it. */
-export async function startSandboxProcess(): Promise<{ baseUrl: string; stop(): void }> {
+/**
+ * CPU time a process has used so far, in ms, from /proc (Linux; clock ticks of 1/100 s, the kernel's USER_HZ on every
+ * Linux architecture this runs on); undefined elsewhere.
+ */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of stat)
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startSandboxProcess(): Promise<{ baseUrl: string; stop(): void; cpuMs(): number | undefined }> {
   // The sandbox keeps every version in memory: 11,000 patients of 10 scans (bench:backfill) pass V8's default 4 GB.
   const heapMb = process.env.BENCH_SANDBOX_HEAP_MB ?? '12288';
   const script = fileURLToPath(new URL('./sandbox-server.ts', import.meta.url));
@@ -121,7 +135,7 @@ export async function startSandboxProcess(): Promise<{ baseUrl: string; stop(): 
     stop();
     throw err;
   });
-  return { baseUrl, stop };
+  return { baseUrl, stop, cpuMs: () => processCpuMs(child.pid) };
 }
 
 export async function startRig(options: RigOptions): Promise<Rig> {
