@@ -19,6 +19,7 @@ export const INTEGRATION = [
   'test/attack/sandbox-exposure.test.ts',
   'test/attack/secrets.test.ts',
   'test/app/**/*.test.ts',
+  'test/charts/chart-threads.test.ts',
   'test/cds-hooks/**/*.test.ts',
   'test/cli/**/*.test.ts',
   'test/e2e/service.test.ts',

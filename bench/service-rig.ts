@@ -154,6 +154,8 @@ export async function startRig(options: RigOptions): Promise<Rig> {
     POLL_INTERVAL_SECONDS: '0',
     ...(options.database === 'postgres' ? { DATABASE_URL: POSTGRES_URL } : {}),
     ...options.env,
+    // BENCH_ADAPTER_ENV (JSON): more adapter settings for a comparison, e.g. '{"CHART_THREAD":"false"}'.
+    ...(JSON.parse(process.env.BENCH_ADAPTER_ENV ?? '{}') as Record<string, string>),
   });
   config.port = 0;
 

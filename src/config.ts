@@ -93,6 +93,8 @@ export interface Config {
   queueConcurrencyRange: ConcurrencyRange;
   /** A patient assessed less than this long ago is assessed again only when the window has passed (0 = off). */
   assessThrottleMs: number;
+  /** CHART_THREAD: the workers draw report charts on a worker thread, off the event loop (default on). */
+  chartThread: boolean;
   /** CDS Hooks clients whose signed JWTs are accepted (CDS_CLIENTS); none = every hook call refused. */
   cdsClients: CdsClient[];
   /** The SMART app at /app: its client id at the EHR's authorization server and the scopes it asks for. */
@@ -194,6 +196,7 @@ function readWork({ raw, read, problems }: Readers) {
     queueConcurrency,
     queueConcurrencyRange: readConcurrencyRange(raw, problems, queueConcurrency),
     assessThrottleMs: read('ASSESS_THROTTLE_MS', intVar(0, 600_000)) ?? 1000,
+    chartThread: read('CHART_THREAD', boolVar) ?? true,
   };
 }
 

@@ -5,6 +5,7 @@
  * and NDJSON files; SIGINT/SIGTERM stop it between patients (run again to resume), and a summary at the end: one line
  * for a person on stderr, JSON on stdout.
  */
+
 import { randomBytes } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import { openNdjsonOutput } from '../backfill/ndjson-output.ts';
@@ -12,6 +13,7 @@ import { progressReport } from '../backfill/progress-report.ts';
 import type { AssessOne, BackfillRequest, BackfillSummary } from '../backfill/run-backfill.ts';
 import { BackfillInterrupted, runBackfill } from '../backfill/run-backfill.ts';
 import { createBulkClient } from '../bulk/bulk-client.ts';
+import { type ChartThreads, createChartThreads } from '../charts/chart-threads.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient } from '../fhir/client-factory.ts';
@@ -71,6 +73,7 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
   process.on('SIGTERM', stop);
   const progress = progressReport({ tty: process.stderr.isTTY === true, write: io.stderr });
   let db: Awaited<ReturnType<typeof openDatabase>> | undefined;
+  let chartThreads: ChartThreads | undefined;
   const output = options.dryRun && options.output ? await openNdjsonOutput(options.output) : undefined;
   try {
     db = await openDatabase({ databaseUrl: config.database.url, dataDir: config.database.dataDir });
@@ -95,7 +98,15 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
     } else {
       // The service's own ledger (same database): what a clinician deleted is not written again by a backfill either.
       const ledger = ledgerIn(createStateStore(db));
-      const deps = { client, capabilities, metrics: createMetrics(), logger, ledger };
+      chartThreads = config.chartThread ? createChartThreads() : undefined;
+      const deps = {
+        client,
+        capabilities,
+        metrics: createMetrics(),
+        logger,
+        ledger,
+        ...(chartThreads ? { chartThreads } : {}),
+      };
       assess = async (patientId, context) =>
         (await assessPatientJob(deps, patientId, context)) === undefined ? 'gone' : 'done';
     }
@@ -123,6 +134,7 @@ export async function backfillFromServer(options: FromServerOptions, io: CliIo):
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await chartThreads?.close();
     await db?.close();
   }
 }

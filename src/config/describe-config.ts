@@ -33,6 +33,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     bulkGroupId: config.detection.bulkGroupId,
     queueConcurrency: config.queueConcurrency,
     queueConcurrencyRange: config.queueConcurrencyRange,
+    chartThread: config.chartThread,
     cdsClients: config.cdsClients.map((c) => c.iss),
     smartAppClientId: config.smartApp.clientId,
   };

@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import { chartModelOf } from '../charts/chart-data.ts';
+import type { ChartThreads } from '../charts/chart-threads.ts';
 import { renderChartModelSvg, SVG_CONTENT_TYPE } from '../charts/render-svg.ts';
+import type { ChartModel } from '../charts/shared/chart-model.ts';
 import type { Assessment } from '../domain/assess.ts';
 import type { PatientRecord } from '../domain/types.ts';
 
@@ -44,8 +46,7 @@ function remember(key: string, svg: string): void {
  * @returns The SVG (the same input gives the same bytes), or undefined when the chart cannot be drawn.
  */
 export function reportChartSvg(assessment: Assessment, record: PatientRecord, asOf: string): string | undefined {
-  const model = chartModelOf(assessment, { record, asOf });
-  const key = createHash('sha256').update(JSON.stringify(model)).digest('base64');
+  const { model, key } = keyedModel(assessment, record, asOf);
   const hit = cache.get(key);
   if (hit !== undefined) {
     // Most recently used last, so eviction takes the least recently used.
@@ -62,6 +63,39 @@ export function reportChartSvg(assessment: Assessment, record: PatientRecord, as
   }
   remember(key, svg);
   return svg;
+}
+
+function keyedModel(assessment: Assessment, record: PatientRecord, asOf: string): { model: ChartModel; key: string } {
+  const model = chartModelOf(assessment, { record, asOf });
+  return { model, key: createHash('sha256').update(JSON.stringify(model)).digest('base64') };
+}
+
+/**
+ * Draws on the chart thread, ahead of the rendering, the charts the rendering will draw (the latest `chartReports`
+ * reports) and are not memoised yet; the rendering then finds them in the memo. A chart the thread could not draw is
+ * left to the rendering, which draws it itself or leaves it out, as without the thread.
+ * @param assessment - The engine's assessment.
+ * @param record - The mapped record.
+ * @param chartReports - How many of the latest reports carry a chart (the rendering's own setting).
+ * @param threads - The chart thread.
+ */
+export async function drawReportChartsAhead(
+  assessment: Assessment,
+  record: PatientRecord,
+  chartReports: number,
+  threads: ChartThreads,
+): Promise<void> {
+  const dates = assessment.timepoints
+    .slice(Math.max(0, assessment.timepoints.length - chartReports))
+    .map((t) => t.date);
+  await Promise.all(
+    dates.map(async (asOf) => {
+      const { model, key } = keyedModel(assessment, record, asOf);
+      if (cache.has(key)) return;
+      const svg = await threads.draw(model);
+      if (svg !== undefined) remember(key, svg);
+    }),
+  );
 }
 
 /** Empties the memo (tests and benchmarks that measure a first drawing). */

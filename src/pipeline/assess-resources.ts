@@ -4,10 +4,12 @@
  * `backfill` (NDJSON).
  */
 import type { Bundle, Resource } from '@medplum/fhirtypes';
+import type { ChartThreads } from '../charts/chart-threads.ts';
 import { type Assessment, assessPatient } from '../domain/assess.ts';
 import type { ImmunotherapyCatalogue } from '../mapping/immunotherapy-catalogue.ts';
 import { readBundle } from '../mapping/read-bundle.ts';
-import type { RenderedOutputs } from '../mapping/rendered-outputs.ts';
+import { FULL_SERVER_OUTPUTS, type RenderedOutputs } from '../mapping/rendered-outputs.ts';
+import { CHART_REPORTS, drawReportChartsAhead } from '../mapping/report-chart.ts';
 import { type MappedPatient, mapToDomain } from '../mapping/to-domain.ts';
 import { toTransaction } from '../mapping/to-transaction.ts';
 import { defaultCatalogue } from './default-catalogue.ts';
@@ -56,20 +58,58 @@ function breaksConversion(root: unknown): boolean {
 
 export function assessResources(resources: Resource[], options: PipelineOptions = {}): PipelineResult {
   try {
-    return runPipeline(resources, [], options);
+    return render(prepare(resources, [], options), options);
   } catch (err) {
-    if (!(err instanceof TypeError)) throw err;
-    const unusable = resources.filter(breaksConversion);
-    if (unusable.length === 0) throw err;
-    return runPipeline(
-      resources.filter((r) => !unusable.includes(r)),
-      unusable,
-      options,
-    );
+    const rest = withoutUnusable(resources, err);
+    return render(prepare(rest.usable, rest.unusable, options), options);
   }
 }
 
-function runPipeline(resources: Resource[], unusable: Resource[], options: PipelineOptions): PipelineResult {
+/**
+ * The same pipeline, with the tumour-burden charts the rendering will draw drawn first elsewhere (the chart thread:
+ * src/charts/chart-threads.ts) and memoised, so the rendering finds them and the caller's event loop stays free.
+ * @param resources - The patient's resources.
+ * @param options - As for assessResources.
+ * @param threads - The chart thread.
+ * @returns The same result as assessResources.
+ */
+export async function assessResourcesDrawingAhead(
+  resources: Resource[],
+  options: PipelineOptions,
+  threads: ChartThreads,
+): Promise<PipelineResult> {
+  const run = async (usable: Resource[], unusable: Resource[]): Promise<PipelineResult> => {
+    const prepared = prepare(usable, unusable, options);
+    const outputs = { ...FULL_SERVER_OUTPUTS, ...options.outputs };
+    if (outputs.diagnosticReport || outputs.documentReference) {
+      const chartReports = options.chartReports ?? CHART_REPORTS;
+      await drawReportChartsAhead(prepared.assessment, prepared.mapped.record, chartReports, threads);
+    }
+    return render(prepared, options);
+  };
+  try {
+    return await run(resources, []);
+  } catch (err) {
+    const rest = withoutUnusable(resources, err);
+    return run(rest.usable, rest.unusable);
+  }
+}
+
+/** After a TypeError, the resources that caused it set aside (see CONVERSION_KEYS); any other error rethrown. */
+function withoutUnusable(resources: Resource[], err: unknown): { usable: Resource[]; unusable: Resource[] } {
+  if (!(err instanceof TypeError)) throw err;
+  const unusable = resources.filter(breaksConversion);
+  if (unusable.length === 0) throw err;
+  return { usable: resources.filter((r) => !unusable.includes(r)), unusable };
+}
+
+interface Prepared {
+  mapped: MappedPatient;
+  assessment: Assessment;
+}
+
+/** FHIR -> domain and the assessment (pure). */
+function prepare(resources: Resource[], unusable: Resource[], options: PipelineOptions): Prepared {
   const mapped = mapToDomain(resources, {
     catalogue: options.catalogue ?? defaultCatalogue(),
     ctdnaCodes: options.ctdnaCodes,
@@ -83,7 +123,11 @@ function runPipeline(resources: Resource[], unusable: Resource[], options: Pipel
       ...(id !== undefined && typeof r.resourceType === 'string' ? { source: `${r.resourceType}/${id}` } : {}),
     });
   }
-  const assessment = assessPatient(mapped.record);
+  return { mapped, assessment: assessPatient(mapped.record) };
+}
+
+/** Domain -> FHIR: the transaction. */
+function render({ mapped, assessment }: Prepared, options: PipelineOptions): PipelineResult {
   const { bundle, notes } = toTransaction(assessment, mapped, {
     now: options.now,
     outputs: options.outputs,

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { MedplumClient } from '@medplum/core';
 import type express from 'express';
 import { createAdminRouter } from '../admin/admin-router.ts';
+import { createChartThreads } from '../charts/chart-threads.ts';
 import type { Config } from '../config.ts';
 import { type Capabilities, readCapabilities } from '../fhir/capabilities.ts';
 import { createFhirClient, type FetchFn, resolveFhirBaseUrl } from '../fhir/client-factory.ts';
@@ -202,6 +203,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   remembering.use(detection);
   checks.push(detection.readiness);
   const poller = detection.task;
+  const chartThreads = config.chartThread ? createChartThreads() : undefined;
   await startWorkers(queue, {
     client,
     capabilities,
@@ -211,6 +213,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     enqueue,
     poller,
     ledger: ledgerIn(state),
+    ...(chartThreads ? { chartThreads } : {}),
     concurrency: config.queueConcurrency,
     concurrencyRange: config.queueConcurrencyRange,
   });
@@ -241,6 +244,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       await closeServer(server);
       // Within the CLI's 9 s shutdown deadline: running jobs get 5 s, then go back to the queue.
       await queue.stop({ graceful: true, timeoutMs: 5_000 });
+      await chartThreads?.close();
       await sandbox?.close();
       await db.close();
       log.info('irecist-adapter stopped');

@@ -4,6 +4,7 @@
  * dead-lettered at once.
  */
 import type { MedplumClient } from '@medplum/core';
+import type { ChartThreads } from '../charts/chart-threads.ts';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { isFinalRefusal, isOverloadAnswer, isRetryable } from '../fhir/http-error.ts';
 import type { WriteLedger } from '../fhir/written-resources.ts';
@@ -27,6 +28,8 @@ export interface WorkerDeps {
   poller: DetectionTask;
   /** What the adapter wrote per patient (a resource deleted by someone else is not written again). */
   ledger?: WriteLedger;
+  /** Where report charts are drawn (CHART_THREAD); none = inside the pipeline, on the event loop. */
+  chartThreads?: ChartThreads;
   /** assess-patient jobs at once in this process, to start with, and the range it adapts within. */
   concurrency: number;
   concurrencyRange: { min: number; max: number };
@@ -52,7 +55,14 @@ function counted(metrics: Metrics, kind: string, context: JobContext, work: () =
  */
 export async function startWorkers(queue: JobQueue, deps: WorkerDeps): Promise<void> {
   const { client, metrics, logger: log } = deps;
-  const assessDeps = { client, capabilities: deps.capabilities, metrics, logger: log, ledger: deps.ledger };
+  const assessDeps = {
+    client,
+    capabilities: deps.capabilities,
+    metrics,
+    logger: log,
+    ledger: deps.ledger,
+    ...(deps.chartThreads ? { chartThreads: deps.chartThreads } : {}),
+  };
   await queue.work(
     'assess-patient',
     (p, ctx) => {

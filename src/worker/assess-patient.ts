@@ -8,6 +8,7 @@
  */
 import type { MedplumClient } from '@medplum/core';
 import type { Resource } from '@medplum/fhirtypes';
+import type { ChartThreads } from '../charts/chart-threads.ts';
 import type { Capabilities } from '../fhir/capabilities.ts';
 import { type ContextAndEarlier, readContextAndEarlierResults } from '../fhir/read-context-and-earlier.ts';
 import { isPatientNotFound } from '../fhir/read-patient-context.ts';
@@ -15,7 +16,7 @@ import { writePatientResults } from '../fhir/write-patient-results.ts';
 import { planWrites } from '../fhir/write-plan.ts';
 import type { WriteLedger } from '../fhir/written-resources.ts';
 import type { Logger } from '../logging.ts';
-import { assessResources } from '../pipeline/assess-resources.ts';
+import { assessResources, assessResourcesDrawingAhead } from '../pipeline/assess-resources.ts';
 import type { Metrics } from '../server/metrics.ts';
 import { retireMergedFlags, survivorOf } from './merged-patient.ts';
 
@@ -26,6 +27,8 @@ export interface AssessDeps {
   logger: Logger;
   /** What the adapter wrote per patient (resources deleted by others are not written again); none = not known. */
   ledger?: WriteLedger;
+  /** Where the report charts are drawn (off the event loop); none = on this thread, inside the pipeline. */
+  chartThreads?: ChartThreads;
 }
 
 export interface AssessOutcome {
@@ -76,7 +79,10 @@ export async function assessPatientJob(
     return { written: 0, unchanged: 0, retracted: 0, notWritten: 0, timepoints: 0, mergedInto: survivor };
   }
   const stop = deps.metrics.assessmentSeconds.startTimer();
-  const result = assessResources(resources, { outputs: planWrites(caps).outputs });
+  const options = { outputs: planWrites(caps).outputs };
+  const result = deps.chartThreads
+    ? await assessResourcesDrawingAhead(resources, options, deps.chartThreads)
+    : assessResources(resources, options);
   stop();
   const entries = result.transaction.entry?.length ?? 0;
   const id = patientId.startsWith('Patient/') ? patientId.slice('Patient/'.length) : patientId;

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       subscribe: false,
       pollIntervalSeconds: 300,
       queueConcurrency: 4,
+      chartThread: true,
       detection: { sandboxProfile: 'medplum', intervalSeconds: 5 },
     });
     expect(config.detection.mode).toBeUndefined();
@@ -122,6 +123,12 @@ describe('loadConfig', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', FHIR_BASE_URL: ' ', FHIR_AUTH: '' }).port).toBe(8080);
+  });
+
+  it('reads CHART_THREAD (report charts drawn off the event loop unless turned off)', () => {
+    expect(loadConfig({ CHART_THREAD: 'false' }).chartThread).toBe(false);
+    expect(loadConfig({ CHART_THREAD: 'yes' }).chartThread).toBe(true);
+    expect(problemsOf({ CHART_THREAD: 'sometimes' })).toEqual(['CHART_THREAD: must be true or false']);
   });
 
   it('lists every problem at once, one line each, naming the variable', () => {

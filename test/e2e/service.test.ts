@@ -93,6 +93,8 @@ describe.each(['postgres', 'pglite'] as const)('service end to end on %s', (data
         expected.timepoints,
       );
       expect(codesOf(reports.at(-1)?.conclusionCode)[1]).toBe(expected.status);
+      // The latest report carries its chart, drawn on the chart thread (CHART_THREAD, on by default).
+      expect(reports.at(-1)?.presentedForm?.map((a) => a.contentType)).toContain('image/svg+xml');
       const active = (await flagsOf(service, patientId)).filter((f) => f.status === 'active');
       expect(active.map((f) => codesOf([f.code])[0])).toEqual(expected.activeFlag ? [expected.activeFlag] : []);
 
