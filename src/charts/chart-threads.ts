@@ -26,50 +26,58 @@ const ENTRY = new URL('./chart-thread.ts', import.meta.url);
  */
 const LIMITS = { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 512 };
 
-export function createChartThreads(): ChartThreads {
-  let worker: Worker | undefined;
-  let nextId = 0;
-  const pending = new Map<number, (svg: string | undefined) => void>();
+interface Thread {
+  worker: Worker;
+  /** This thread's drawings awaiting an answer (a crash answers only its own). */
+  pending: Map<number, (svg: string | undefined) => void>;
+}
 
-  const settleAll = (): void => {
-    for (const resolve of pending.values()) resolve(undefined);
-    pending.clear();
-  };
-  const start = (): Worker => {
-    const started = new Worker(ENTRY, { resourceLimits: LIMITS });
-    started.unref();
-    started.on('message', (answer: DrawAnswer) => {
-      const resolve = pending.get(answer.id);
-      pending.delete(answer.id);
+function settle(thread: Thread): void {
+  for (const resolve of thread.pending.values()) resolve(undefined);
+  thread.pending.clear();
+}
+
+export function createChartThreads(): ChartThreads {
+  let current: Thread | undefined;
+  let nextId = 0;
+
+  const start = (): Thread => {
+    const thread: Thread = { worker: new Worker(ENTRY, { resourceLimits: LIMITS }), pending: new Map() };
+    thread.worker.unref();
+    thread.worker.on('message', (answer: DrawAnswer) => {
+      const resolve = thread.pending.get(answer.id);
+      thread.pending.delete(answer.id);
       resolve?.('svg' in answer ? answer.svg : undefined);
-      if (pending.size === 0) started.unref();
+      if (thread.pending.size === 0) thread.worker.unref();
     });
     const lost = (): void => {
-      if (worker === started) worker = undefined;
-      settleAll();
+      if (current === thread) current = undefined;
+      settle(thread);
     };
-    started.on('error', lost);
-    started.on('exit', lost);
-    return started;
+    thread.worker.on('error', lost);
+    thread.worker.on('exit', lost);
+    return thread;
   };
 
   return {
     draw(model, width) {
-      worker ??= start();
+      current ??= start();
+      const thread = current;
       const id = nextId++;
       const request: DrawRequest = { id, model, ...(width !== undefined ? { width } : {}) };
       // Referenced while a drawing is pending, so a process waiting only for a chart does not exit under it.
-      worker.ref();
+      thread.worker.ref();
       return new Promise((resolve) => {
-        pending.set(id, resolve);
-        worker?.postMessage(request);
+        thread.pending.set(id, resolve);
+        thread.worker.postMessage(request);
       });
     },
     async close() {
-      const stopping = worker;
-      worker = undefined;
-      settleAll();
-      await stopping?.terminate();
+      const stopping = current;
+      current = undefined;
+      if (!stopping) return;
+      settle(stopping);
+      await stopping.worker.terminate();
     },
   };
 }
