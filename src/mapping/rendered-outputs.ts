@@ -30,6 +30,11 @@ export const FULL_SERVER_OUTPUTS: Readonly<Required<RenderedOutputs>> = Object.f
   observation: true,
 });
 
+/** Whether a report (and so its text and chart) is rendered: as a DiagnosticReport, or a DocumentReference instead. */
+export function rendersReport(outputs: Pick<RenderedOutputs, 'diagnosticReport' | 'documentReference'>): boolean {
+  return outputs.diagnosticReport || outputs.documentReference;
+}
+
 /**
  * The outputs for a server that can create the given resource types: a DocumentReference only where a
  * DiagnosticReport cannot be created.

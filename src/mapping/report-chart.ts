@@ -11,6 +11,7 @@ import { renderChartModelSvg, SVG_CONTENT_TYPE } from '../charts/render-svg.ts';
 import type { ChartModel } from '../charts/shared/chart-model.ts';
 import type { Assessment } from '../domain/assess.ts';
 import type { PatientRecord } from '../domain/types.ts';
+import { FULL_SERVER_OUTPUTS, type RenderedOutputs, rendersReport } from './rendered-outputs.ts';
 
 export { SVG_CONTENT_TYPE };
 
@@ -20,6 +21,15 @@ export { SVG_CONTENT_TYPE };
  * of an assessment's CPU (issue #13: three charts were about 60% of a backlog drain's CPU).
  */
 export const CHART_REPORTS = 1;
+
+/**
+ * The position of the first timepoint whose report is drawn with its chart: the latest `chartReports` are.
+ * @param timepoints - How many timepoints the assessment has.
+ * @param chartReports - How many of the latest reports carry a chart (default CHART_REPORTS).
+ */
+export function firstChartedPosition(timepoints: number, chartReports = CHART_REPORTS): number {
+  return timepoints - chartReports;
+}
 
 /** Memoised drawings, at most this many characters in all (about 150 public-case charts). */
 const MAX_CACHED_CHARS = 8 * 1024 * 1024;
@@ -71,26 +81,25 @@ function keyedModel(assessment: Assessment, record: PatientRecord, asOf: string)
 }
 
 /**
- * Draws on the chart thread, ahead of the rendering, the charts the rendering will draw (the latest `chartReports`
- * reports) and are not memoised yet; the rendering then finds them in the memo. A chart the thread could not draw is
- * left to the rendering, which draws it itself or leaves it out, as without the thread.
+ * Draws on the chart thread, ahead of the rendering, the charts the rendering will draw (the reports it renders, the
+ * latest `chartReports` of them) and are not memoised yet; the rendering then finds them in the memo. A chart the
+ * thread could not draw is left to the rendering, which draws it itself or leaves it out, as without the thread.
  * @param assessment - The engine's assessment.
  * @param record - The mapped record.
- * @param chartReports - How many of the latest reports carry a chart (the rendering's own setting).
+ * @param options - The rendering's own `outputs` (default: a full server) and `chartReports`.
  * @param threads - The chart thread.
  */
 export async function drawReportChartsAhead(
   assessment: Assessment,
   record: PatientRecord,
-  chartReports: number,
+  options: { outputs?: RenderedOutputs; chartReports?: number },
   threads: ChartThreads,
 ): Promise<void> {
-  const dates = assessment.timepoints
-    .slice(Math.max(0, assessment.timepoints.length - chartReports))
-    .map((t) => t.date);
+  if (!rendersReport({ ...FULL_SERVER_OUTPUTS, ...options.outputs })) return;
+  const from = Math.max(0, firstChartedPosition(assessment.timepoints.length, options.chartReports));
   await Promise.all(
-    dates.map(async (asOf) => {
-      const { model, key } = keyedModel(assessment, record, asOf);
+    assessment.timepoints.slice(from).map(async (tp) => {
+      const { model, key } = keyedModel(assessment, record, tp.date);
       if (cache.has(key)) return;
       const svg = await threads.draw(model);
       if (svg !== undefined) remember(key, svg);

@@ -12,8 +12,8 @@ import { sourceAttributeLines } from './decision-support-source.ts';
 import { fullUrlFor, identifierQuery } from './identifiers.ts';
 import { lesionTable } from './lesion-table.ts';
 import { nextStepText } from './next-step-text.ts';
-import { FULL_SERVER_OUTPUTS, type RenderedOutputs } from './rendered-outputs.ts';
-import { CHART_REPORTS, reportChartSvg, SVG_CONTENT_TYPE } from './report-chart.ts';
+import { FULL_SERVER_OUTPUTS, type RenderedOutputs, rendersReport } from './rendered-outputs.ts';
+import { firstChartedPosition, reportChartSvg, SVG_CONTENT_TYPE } from './report-chart.ts';
 import { timelineTable } from './timeline-table.ts';
 import type { MappedPatient } from './to-domain.ts';
 import { diagnosticReport } from './write-diagnostic-report.ts';
@@ -110,7 +110,7 @@ function timepointEntries(
   }
   let documentUrl: string | undefined;
   let reportUrl: string | undefined;
-  if (outputs.diagnosticReport || outputs.documentReference) {
+  if (rendersReport(outputs)) {
     const conclusion = conclusionText(assessment, tp);
     const chart = withChart ? reportChartSvg(assessment, mapped.record, tp.date) : undefined;
     const attachments = reportAttachments(tp, renderedText(assessment, tp, position, conclusion), chart);
@@ -167,7 +167,7 @@ export function toTransaction(
 ): RenderResult {
   const outputs: Required<RenderedOutputs> = { ...FULL_SERVER_OUTPUTS, ...options.outputs };
   outputs.observation = options.outputs?.observation ?? true;
-  const chartFrom = assessment.timepoints.length - (options.chartReports ?? CHART_REPORTS);
+  const chartFrom = firstChartedPosition(assessment.timepoints.length, options.chartReports);
   const patientId = mapped.record.patientId;
   const entries: BundleEntry[] = [];
   let latestReportUrl: string | undefined;

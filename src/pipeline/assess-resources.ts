@@ -8,8 +8,8 @@ import type { ChartThreads } from '../charts/chart-threads.ts';
 import { type Assessment, assessPatient } from '../domain/assess.ts';
 import type { ImmunotherapyCatalogue } from '../mapping/immunotherapy-catalogue.ts';
 import { readBundle } from '../mapping/read-bundle.ts';
-import { FULL_SERVER_OUTPUTS, type RenderedOutputs } from '../mapping/rendered-outputs.ts';
-import { CHART_REPORTS, drawReportChartsAhead } from '../mapping/report-chart.ts';
+import type { RenderedOutputs } from '../mapping/rendered-outputs.ts';
+import { drawReportChartsAhead } from '../mapping/report-chart.ts';
 import { type MappedPatient, mapToDomain } from '../mapping/to-domain.ts';
 import { toTransaction } from '../mapping/to-transaction.ts';
 import { defaultCatalogue } from './default-catalogue.ts';
@@ -80,11 +80,7 @@ export async function assessResourcesDrawingAhead(
 ): Promise<PipelineResult> {
   const run = async (usable: Resource[], unusable: Resource[]): Promise<PipelineResult> => {
     const prepared = prepare(usable, unusable, options);
-    const outputs = { ...FULL_SERVER_OUTPUTS, ...options.outputs };
-    if (outputs.diagnosticReport || outputs.documentReference) {
-      const chartReports = options.chartReports ?? CHART_REPORTS;
-      await drawReportChartsAhead(prepared.assessment, prepared.mapped.record, chartReports, threads);
-    }
+    await drawReportChartsAhead(prepared.assessment, prepared.mapped.record, options, threads);
     return render(prepared, options);
   };
   try {
