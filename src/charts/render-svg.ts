@@ -46,25 +46,37 @@ export interface SvgChartOptions extends ChartDataOptions {
 const GENERATED_NAME = /\bzr\d+-(?:cls-\d+|[a-z]+\d+)\b/g;
 
 /**
+ * One scan of the document: the style sheet (renamed inside), a text node (`>` up to the next tag: the clinical
+ * labels, left alone) or a generated name (necessarily inside a tag, as text nodes are consumed whole).
+ */
+const SCAN = /<style[^>]*>[\s\S]*?<\/style>|>[^<]*|\bzr\d+-(?:cls-\d+|[a-z]+\d+)\b/g;
+
+/** Marks a renamed name until the digest is known: U+0001 cannot occur in XML, so it stands for nothing else. */
+const MARK = '\u0001';
+
+/**
  * Renumbers the renderer's generated names in order of appearance, inside tags and the style sheet only (text
- * content is the clinical labels and is left alone), then prefixes them with a digest of the result.
+ * content is the clinical labels and is left alone), then prefixes them with a digest of the result. One regular
+ * expression pass and two literal replacements: this runs on every chart drawn (about a tenth of a drawing when it
+ * was five passes).
  */
 function stableNames(svg: string): string {
   const names = new Map<string, string>();
   const rename = (name: string): string => {
     let renamed = names.get(name);
     if (renamed === undefined) {
-      renamed = `zr-${name.includes('-cls-') ? 'cls' : (/^zr\d+-([a-z]+)/.exec(name)?.[1] ?? 'x')}${names.size}`;
+      renamed = `${MARK}${name.includes('-cls-') ? 'cls' : (/^zr\d+-([a-z]+)/.exec(name)?.[1] ?? 'x')}${names.size}`;
       names.set(name, renamed);
     }
     return renamed;
   };
-  const renumbered = svg
-    .replace(/<[^>]*>/g, (tag) => tag.replace(GENERATED_NAME, rename))
-    .replace(/<style[^>]*>[\s\S]*?<\/style>/g, (sheet) => sheet.replace(GENERATED_NAME, rename));
-  const prefix = `tb${createHash('sha256').update(renumbered).digest('hex').slice(0, 10)}`;
-  const withPrefix = (text: string): string => text.replace(/\bzr-(cls|[a-z]+)(\d+)\b/g, `${prefix}-$1$2`);
-  return renumbered.replace(/<[^>]*>/g, withPrefix).replace(/<style[^>]*>[\s\S]*?<\/style>/g, withPrefix);
+  const marked = svg.replace(SCAN, (match) => {
+    if (match.startsWith('>')) return match;
+    if (match.startsWith('<')) return match.replace(GENERATED_NAME, rename);
+    return rename(match);
+  });
+  const prefix = `tb${createHash('sha256').update(marked.replaceAll(MARK, 'zr-')).digest('hex').slice(0, 10)}`;
+  return marked.replaceAll(MARK, `${prefix}-`);
 }
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };

@@ -18,7 +18,8 @@ import { WRITTEN_TYPES, type WritePlan, type WrittenType } from './write-plan.ts
 /** A durable key/value store (the service's state store); JSON values. */
 export interface KeyValueStore {
   get(key: string): Promise<unknown | undefined>;
-  set(key: string, value: unknown): Promise<void>;
+  /** Adds strings to the array at `key` atomically (the queue's StateStore does it in one statement). */
+  addToSet(key: string, values: readonly string[]): Promise<void>;
 }
 
 /** What the adapter wrote per patient: `Type|identifier value`. */
@@ -40,24 +41,22 @@ export function ledgerIn(store: KeyValueStore): WriteLedger {
   };
   return {
     wrote: read,
-    async record(patientId, keys) {
-      if (keys.length === 0) return;
-      const known = await read(patientId);
-      const before = known.size;
-      for (const k of keys) known.add(k);
-      if (known.size !== before) await store.set(keyOf(patientId), [...known].sort());
-    },
+    // One atomic statement, no read: a backfill beside the service adding to the same patient loses nothing.
+    record: (patientId, keys) => store.addToSet(keyOf(patientId), keys),
   };
 }
 
 /** A ledger in memory (tests, the CLI). */
 export function memoryLedger(): WriteLedger {
-  return ledgerIn(
-    ((m = new Map<string, unknown>()) => ({
-      get: async (k: string) => m.get(k),
-      set: async (k: string, v: unknown) => void m.set(k, v),
-    }))(),
-  );
+  const sets = new Map<string, Set<string>>();
+  return ledgerIn({
+    get: async (k) => (sets.has(k) ? [...(sets.get(k) as Set<string>)].sort() : undefined),
+    addToSet: async (k, values) => {
+      const set = sets.get(k) ?? new Set<string>();
+      for (const v of values) set.add(v);
+      sets.set(k, set);
+    },
+  });
 }
 
 /** Batch answers meaning "no batch here" (read-patient-context.ts falls back on the same). */

@@ -10,6 +10,11 @@ export interface StateStore {
   get(key: string): Promise<unknown | undefined>;
   /** Stores a JSON-serialisable value; `undefined` deletes the key. Durable when it resolves. */
   set(key: string, value: unknown): Promise<void>;
+  /**
+   * Adds strings to the set stored at `key` (a JSON array, sorted, no repeats), in one statement: no read first and
+   * no lost update when two processes add at once. Writes nothing when every string is there already.
+   */
+  addToSet(key: string, values: readonly string[]): Promise<void>;
 }
 
 const MAX_KEY_LENGTH = 256;
@@ -40,6 +45,28 @@ export function createStateStore(db: Database): StateStore {
         `INSERT INTO ${table} (key, value, updated_at) VALUES ($1, $2::text::jsonb, now())
          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
         [key, json],
+      );
+    },
+    async addToSet(key, values) {
+      checkKey(key);
+      if (values.length === 0) return;
+      const added = [...new Set(values.map(String))].sort();
+      // A stored value that is not an array counts as empty (as the ledger's reader treats it); "C" orders by bytes
+      // whatever the database's collation, so the stored array does not depend on the server's locale.
+      await db.query(
+        `INSERT INTO ${table} AS stored (key, value, updated_at) VALUES ($1, $2::text::jsonb, now())
+         ON CONFLICT (key) DO UPDATE SET
+           value = (
+             SELECT jsonb_agg(element ORDER BY element COLLATE "C")
+             FROM (
+               SELECT DISTINCT element FROM jsonb_array_elements_text(
+                 CASE WHEN jsonb_typeof(stored.value) = 'array' THEN stored.value ELSE '[]'::jsonb END || EXCLUDED.value
+               ) AS element
+             ) AS elements
+           ),
+           updated_at = EXCLUDED.updated_at
+         WHERE jsonb_typeof(stored.value) <> 'array' OR NOT stored.value @> EXCLUDED.value`,
+        [key, JSON.stringify(added)],
       );
     },
   };

@@ -59,6 +59,45 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('state store on %s', (_
     expect(rows[0]!.updated_at).toBeInstanceOf(Date);
   });
 
+  it.skipIf(!backend.available)(
+    'adds to a set in one statement: sorted, no repeats, nothing lost to a second writer',
+    async () => {
+      const store = createStateStore(db);
+      await store.addToSet('written:p1', ['Flag|b', 'DiagnosticReport|a', 'Flag|b']);
+      expect(await store.get('written:p1')).toEqual(['DiagnosticReport|a', 'Flag|b']);
+      // Two writers at once (a backfill beside the service): both additions stay.
+      const other = createStateStore(db);
+      await Promise.all([
+        store.addToSet('written:p1', ['Observation|c']),
+        other.addToSet('written:p1', ['Observation|B', 'Flag|b']),
+      ]);
+      expect(await store.get('written:p1')).toEqual(['DiagnosticReport|a', 'Flag|b', 'Observation|B', 'Observation|c']);
+      await store.addToSet('written:p1', []);
+      expect(await store.get('written:p1')).toHaveLength(4);
+    },
+  );
+
+  it.skipIf(!backend.available)(
+    'writes nothing when every string is in the set already, and replaces a value that is not a set',
+    async () => {
+      const store = createStateStore(db);
+      await store.addToSet('written:p2', ['a', 'b']);
+      const updatedAt = async () =>
+        (
+          await db.query<{ updated_at: Date }>(`SELECT updated_at FROM ${db.schema}.irecist_state WHERE key = $1`, [
+            'written:p2',
+          ])
+        ).rows[0]?.updated_at.getTime();
+      const first = await updatedAt();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await store.addToSet('written:p2', ['b']);
+      expect(await updatedAt()).toBe(first);
+      await store.set('written:p3', { not: 'a set' });
+      await store.addToSet('written:p3', ['x']);
+      expect(await store.get('written:p3')).toEqual(['x']);
+    },
+  );
+
   it.skipIf(!backend.available)('rejects an empty key and a value that is not JSON', async () => {
     const store = createStateStore(db);
     await expect(store.get('')).rejects.toBeInstanceOf(OutcomeError);
