@@ -8,7 +8,7 @@ import { OutcomeError, zodIssuesToOutcome } from '../fhir-model/outcomes.ts';
 import type { Database } from './database.ts';
 import type { FairShare } from './fair-share.ts';
 import type { InsertAll, PlannedJob } from './group-commit.ts';
-import { type JobRequest, parseJobRequest } from './jobs.ts';
+import { type JobKind, type JobRequest, parseJobRequest } from './jobs.ts';
 
 export interface EnqueueOptions {
   /**
@@ -64,22 +64,35 @@ export function planJobs(jobs: readonly JobRequest[], options: EnqueueOptions, f
  * The group commit's insert: one pg-boss insert per kind; several kinds in one transaction.
  * @param boss - pg-boss.
  * @param db - The database (its transactions).
+ * @param onCommitted - Told, once the rows are committed, how many runnable jobs (no start in the future) each kind
+ *   gained (local-wake.ts).
  * @returns The insert.
  */
-export function insertWithBoss(boss: PgBoss, db: Database): InsertAll {
+export function insertWithBoss(
+  boss: PgBoss,
+  db: Database,
+  onCommitted?: (runnable: ReadonlyMap<JobKind, number>) => void,
+): InsertAll {
   return async (rows) => {
     const inserted = new Set<string>();
+    const runnable = new Map<JobKind, number>();
     const insertKinds = async (executeSql?: (text: string, values?: unknown[]) => Promise<{ rows: unknown[] }>) => {
       for (const [kind, kindRows] of rows) {
-        const ids = await boss.insert(kind, kindRows, {
-          returnId: true,
-          ...(executeSql ? { db: { executeSql } } : {}),
-        });
-        for (const id of ids ?? []) inserted.add(id);
+        const ids = new Set(
+          (await boss.insert(kind, kindRows, {
+            returnId: true,
+            ...(executeSql ? { db: { executeSql } } : {}),
+          })) ?? [],
+        );
+        for (const id of ids) inserted.add(id);
+        const now = Date.now();
+        const due = kindRows.filter((row) => ids.has(row.id) && (row.startAfter?.getTime() ?? 0) <= now).length;
+        if (due > 0) runnable.set(kind, due);
       }
     };
     if (rows.size <= 1) await insertKinds();
     else await db.transaction((tx) => insertKinds((text, values) => tx.query(text, values)));
+    if (runnable.size > 0) onCommitted?.(runnable);
     return inserted;
   };
 }

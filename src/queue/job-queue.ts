@@ -7,7 +7,8 @@
  * - `enqueue` resolves once the jobs are committed (the calls waiting for one commit share the next:
  *   group-commit.ts); a burst for one key becomes one waiting job; jobs run by priority, fairly across senders.
  * - a worker takes its next job as soon as it finishes one; the jobs run at once adapt to the FHIR server
- *   (worker-pool.ts, concurrency-limit.ts).
+ *   (worker-pool.ts, concurrency-limit.ts). New jobs wake idle workers: NOTIFY on PostgreSQL (any process), on PGlite
+ *   as many idle workers as the commit queued jobs (local-wake.ts).
  * - one key never runs twice at the same moment, across every process on the database (the `stately` unique
  *   index on running jobs, and fetches skip keys that are running); a job enqueued while its key runs waits for it.
  * - a failed job is retried (`retry.attempts` in all, `delaySeconds * 2^n` with jitter, capped at
@@ -39,6 +40,7 @@ import { errorFields, type JobHandler, runJob } from './job-runner.ts';
 import { type JobQueueStats, queueCounts } from './job-table-sql.ts';
 import type { JobKind, JobPayloads, JobRequest } from './jobs.ts';
 import { JOB_KINDS } from './jobs.ts';
+import { localWakeups } from './local-wake.ts';
 import { ensureQueues, type JobQueueOptions, type ResolvedOptions, resolveOptions } from './queue-settings.ts';
 import { startWorkerPool, type WorkerPool } from './worker-pool.ts';
 
@@ -92,7 +94,7 @@ export interface JobQueue {
 }
 
 /** Starts pg-boss on the database and makes the queues; a failure to do so is a 503 (with its cause). */
-async function startBoss(db: Database, config: ResolvedOptions): Promise<PgBoss> {
+async function startBoss(db: Database, config: ResolvedOptions, notify: boolean): Promise<PgBoss> {
   const bossOptions: ConstructorOptions = {
     ...db.bossConnection({ poolSize: config.poolSize }),
     useListenNotify: true,
@@ -106,7 +108,7 @@ async function startBoss(db: Database, config: ResolvedOptions): Promise<PgBoss>
   boss.on('warning', (warning) => logger.warn({ warning: warning.message }, 'Job queue warning'));
   try {
     await boss.start();
-    await ensureQueues(boss, config);
+    await ensureQueues(boss, config, notify);
     return boss;
   } catch (err) {
     await boss.stop({ graceful: false }).catch(() => undefined);
@@ -122,9 +124,11 @@ async function startBoss(db: Database, config: ResolvedOptions): Promise<PgBoss>
  */
 export async function createJobQueue(db: Database, options: JobQueueOptions = {}): Promise<JobQueue> {
   const config = resolveOptions(options);
-  const boss = await startBoss(db, config);
+  // A PGlite directory belongs to one process: its commits wake this process's idle slots directly (local-wake.ts).
+  const local = db.kind === 'pglite' ? localWakeups(db) : undefined;
+  const boss = await startBoss(db, config, local === undefined);
   const fairShare = createFairShare();
-  const group = createGroupCommit(insertWithBoss(boss, db));
+  const group = createGroupCommit(insertWithBoss(boss, db, local?.wake));
   const enqueue = async (jobs: readonly JobRequest[], enqueueOptions: EnqueueOptions = {}): Promise<EnqueueResult> => {
     const result = await group.commit(planJobs(jobs, enqueueOptions, fairShare), jobs.length);
     if (result.queued) logger.debug({ queued: result.queued, coalesced: result.coalesced }, 'Jobs enqueued');
@@ -139,10 +143,12 @@ export async function createJobQueue(db: Database, options: JobQueueOptions = {}
   sweeper.start();
 
   const pools = new Map<JobKind, WorkerPool>();
+  const leave = local?.join((kind, jobs) => pools.get(kind)?.wakeIdle(jobs) ?? 0);
   let stopping: Promise<void> | undefined;
   const stop = (stopOptions: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
       unregister();
+      leave?.();
       for (const pool of pools.values()) pool.close();
       await sweeper.stop();
       const graceful = stopOptions.graceful ?? true;

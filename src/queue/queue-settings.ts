@@ -79,8 +79,9 @@ export function resolveOptions(options: JobQueueOptions): ResolvedOptions {
  * Throws an OutcomeError when a queue of a kind exists with another policy (pg-boss cannot change it).
  * @param boss - A started pg-boss.
  * @param config - The settings.
+ * @param notify - Whether a commit of runnable jobs NOTIFYs the workers (off where local-wake.ts wakes them).
  */
-export async function ensureQueues(boss: PgBoss, config: ResolvedOptions): Promise<void> {
+export async function ensureQueues(boss: PgBoss, config: ResolvedOptions, notify: boolean): Promise<void> {
   await boss.createQueue(DEAD_LETTER_QUEUE, { retentionSeconds: config.deadLetterRetentionDays * 86_400 });
   await boss.updateQueue(DEAD_LETTER_QUEUE, { retentionSeconds: config.deadLetterRetentionDays * 86_400 });
   const settings = {
@@ -90,7 +91,7 @@ export async function ensureQueues(boss: PgBoss, config: ResolvedOptions): Promi
     expireInSeconds: config.jobTimeoutSeconds,
     heartbeatSeconds: config.heartbeatSeconds,
     deadLetter: DEAD_LETTER_QUEUE,
-    notify: true,
+    notify,
   };
   for (const kind of JOB_KINDS) {
     // pg-boss accepts a maximum delay only together with backoff.

@@ -6,6 +6,8 @@
  *   fetch that finds nothing waits as before, until a NOTIFY (a new job) or the polling interval;
  * - the limit follows the FHIR server: each finished job is a sample (duration, overload answer, whether every slot
  *   was busy when it started); a higher limit starts a slot, a lower one stops the newest slot once its job is done.
+ * - on a database only this process uses, a commit of new jobs wakes just as many idle slots (`wakeIdle`,
+ *   local-wake.ts) instead of pg-boss's NOTIFY waking them all;
  * pg-boss keeps everything else per slot: heartbeats, expiry and abort signals, graceful stop.
  * https://pgboss.io/api/workers
  */
@@ -30,6 +32,8 @@ export interface WorkerPoolOptions {
 export interface WorkerPool {
   /** Slots running now (the current limit). */
   readonly size: number;
+  /** Wakes up to `jobs` slots that are not running a job (each fetches at once); returns how many it woke. */
+  wakeIdle(jobs: number): number;
   /** Stops every slot (pg-boss's own stop does the waiting; this only keeps new slots from starting). */
   close(): void;
 }
@@ -53,17 +57,19 @@ export async function startWorkerPool<T>(
     min: options.minConcurrency ?? options.concurrency,
     max: options.maxConcurrency ?? options.concurrency,
   });
-  const slots: { id?: string }[] = [];
+  const slots: { id?: string; busy: boolean }[] = [];
+  let nextToWake = 0;
   let running = 0;
   let closed = false;
   let resizing: Promise<void> = Promise.resolve();
 
   const startSlot = async (): Promise<void> => {
-    const slot: { id?: string } = {};
+    const slot: { id?: string; busy: boolean } = { busy: false };
     slots.push(slot);
     const handle = async (batch: JobWithMetadata<T>[]): Promise<void> => {
       for (const job of batch) {
         running++;
+        slot.busy = true;
         const saturated = running >= slots.length;
         const started = performance.now();
         let overloaded = false;
@@ -74,6 +80,7 @@ export async function startWorkerPool<T>(
           throw err;
         } finally {
           running--;
+          slot.busy = false;
           // Wake this slot's worker: it fetches its next job as soon as pg-boss has recorded this one.
           if (slot.id) boss.notifyWorker(slot.id);
           const before = limit.limit;
@@ -115,6 +122,21 @@ export async function startWorkerPool<T>(
   return {
     get size() {
       return slots.length;
+    },
+    wakeIdle(jobs) {
+      // Round robin, so a burst of small commits does not wake the same slot again while its fetch is under way.
+      const start = nextToWake;
+      let woken = 0;
+      for (let i = 0; i < slots.length && woken < jobs; i++) {
+        const index = (start + i) % slots.length;
+        const slot = slots[index];
+        if (slot?.id && !slot.busy) {
+          boss.notifyWorker(slot.id);
+          woken++;
+          nextToWake = (index + 1) % slots.length;
+        }
+      }
+      return woken;
     },
     close() {
       closed = true;
