@@ -34,6 +34,7 @@ export const INTEGRATION = [
   'test/queue/database.test.ts',
   'test/queue/database-connection-lost.test.ts',
   'test/queue/job-queue.test.ts',
+  'test/queue/local-wake.test.ts',
   'test/queue/state-store.test.ts',
   'test/registration/**/*.test.ts',
   'test/sandbox/!(definitions).test.ts',
