@@ -57,8 +57,7 @@ const MARK = '\u0001';
 /**
  * Renumbers the renderer's generated names in order of appearance, inside tags and the style sheet only (text
  * content is the clinical labels and is left alone), then prefixes them with a digest of the result. One regular
- * expression pass and two literal replacements: this runs on every chart drawn (about a tenth of a drawing when it
- * was five passes).
+ * expression pass and two literal replacements, as this runs on every chart drawn.
  */
 function stableNames(svg: string): string {
   const names = new Map<string, string>();
