@@ -50,7 +50,7 @@ export function createStateStore(db: Database): StateStore {
     async addToSet(key, values) {
       checkKey(key);
       if (values.length === 0) return;
-      const added = [...new Set(values.map(String))].sort();
+      const added = [...new Set(values)].sort();
       // A stored value that is not an array counts as empty (as the ledger's reader treats it); "C" orders by bytes
       // whatever the database's collation, so the stored array does not depend on the server's locale.
       await db.query(
