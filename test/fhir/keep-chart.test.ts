@@ -15,7 +15,7 @@ import { assessBundle } from '../../src/pipeline/assess-resources.ts';
 import { medplumLike } from './capability-fixtures.ts';
 
 const bundle = JSON.parse(
-  readFileSync(new URL('../../../shared/cases/pseudoprogression.bundle.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../samples/cases/pseudoprogression.bundle.json', import.meta.url), 'utf8'),
 );
 const plan = planWrites(parseCapabilities(medplumLike));
 const NOW = '2026-07-01T00:00:00Z';
